@@ -1,0 +1,56 @@
+/*
+ * cli.h: how a `minga` command is written.
+ *
+ * Each command lives in its own cli/cmd_NAME.c and registers itself with MINGA_COMMAND(), so
+ * that the command table is built from the files present (no central list to edit). The table
+ * drives dispatch, `minga --help` (sorted by the order number) and `minga COMMAND --help`.
+ *
+ * Conventions (DESIGN.md §11): exit status 0 on success, 1 when the operation fails, 2 for a
+ * usage error; data on stdout, diagnostics on stderr; help texts in Spanish.
+ */
+#ifndef MINGA_CLI_H
+#define MINGA_CLI_H
+
+#include <stdbool.h>
+
+enum { MINGA_EXIT_OK = 0, MINGA_EXIT_FAIL = 1, MINGA_EXIT_USAGE = 2 };
+
+/* What every command receives: the global options, already taken out of argv. */
+typedef struct {
+    const char *store_dir;   /* --store DIR, else $MINGA_STORE, else ./minga-data */
+    const char *config_file; /* --config FILE, or NULL */
+    double timeout_s;        /* --timeout SECONDS (default 10) */
+    const char *argv0;
+} minga_cli_t;
+
+/* A command: argv[0] is the command's name; returns the exit status. */
+typedef int(minga_command_fn)(minga_cli_t *cli, int argc, char **argv);
+
+typedef struct {
+    const char *name;    /* "import" */
+    int order;           /* position in `minga --help` */
+    minga_command_fn *fn;
+    const char *summary; /* one line, Spanish */
+    const char *help;    /* the whole `minga NAME --help` text, Spanish, ends with \n */
+} minga_command_t;
+
+void minga_command_register(const minga_command_t *cmd);
+
+#define MINGA_COMMAND(ident, name_, order_, fn_, summary_, help_)                                  \
+    static const minga_command_t s_cmd_##ident = {name_, order_, fn_, summary_, help_};            \
+    __attribute__((constructor)) static void s_register_##ident(void)                              \
+    {                                                                                              \
+        minga_command_register(&s_cmd_##ident);                                                    \
+    }
+
+/* Prints "minga NAME: usage error: MSG" and a hint to `minga NAME --help` on stderr; returns
+ * MINGA_EXIT_USAGE. */
+int minga_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True if any of argv[1..] is --help or -h. */
+bool minga_cli_wants_help(int argc, char **argv);
+
+/* Prints the help text of the command called name on stdout. */
+void minga_cli_print_help(const char *name);
+
+#endif
