@@ -1,0 +1,287 @@
+/*
+ * codes_dac.c: the OECD DAC purpose codes (CRS; the IATI "Sector" and "SectorCategory"
+ * vocabularies) that municipal projects use, with Spanish labels.
+ *
+ * The 5-digit codes cover, complete as the OECD lists them today (withdrawn codes such as
+ * 15120, 15140, 230xx, 41050 and 74010 are left out): water and sanitation (140xx), government
+ * and civil society (151xx, 152xx), other social infrastructure (160xx), transport (210xx),
+ * energy (231xx-236xx), agriculture, forestry and fishing (311xx-313xx), industry, mining and
+ * construction (321xx-323xx), trade and tourism (331xx, 332xx), general environment protection
+ * (410xx), other multisector (430xx) and disaster prevention and preparedness (740xx). The
+ * first three digits of each code are its category, listed in minga__dac_categories.
+ *
+ * Both tables are in code order; codes.c searches them by bisection and relies on it (the unit
+ * test checks the order and that every code's category exists).
+ */
+#include "minga/codes.h"
+
+extern const minga_code_t minga__dac_categories[];
+extern const size_t minga__ndac_categories;
+extern const minga_code_t minga__dac[];
+extern const size_t minga__ndac;
+
+const minga_code_t minga__dac_categories[] = {
+    {"140", "Abastecimiento de agua y saneamiento"},
+    {"151", "Gobierno y sociedad civil, general"},
+    {"152", "Conflictos, paz y seguridad"},
+    {"160", "Otros servicios e infraestructuras sociales"},
+    {"210", "Transporte y almacenamiento"},
+    {"231", "Política energética"},
+    {"232", "Generación de energía, fuentes renovables"},
+    {"233", "Generación de energía, fuentes no renovables"},
+    {"234", "Centrales de energía híbrida"},
+    {"235", "Centrales de energía nuclear"},
+    {"236", "Distribución de energía"},
+    {"311", "Agricultura"},
+    {"312", "Silvicultura"},
+    {"313", "Pesca"},
+    {"321", "Industria"},
+    {"322", "Recursos minerales y minería"},
+    {"323", "Construcción"},
+    {"331", "Política comercial y regulaciones"},
+    {"332", "Turismo"},
+    {"410", "Protección general del medio ambiente"},
+    {"430", "Otros multisectoriales"},
+    {"740", "Prevención de desastres y preparación"},
+};
+
+const minga_code_t minga__dac[] = {
+    /* 140 Abastecimiento de agua y saneamiento */
+    {"14010", "Política de recursos hídricos y gestión administrativa"},
+    {"14015", "Conservación de los recursos hídricos (incluida la recopilación de datos)"},
+    {"14020", "Abastecimiento de agua y saneamiento: sistemas de gran escala"},
+    {"14021", "Abastecimiento de agua: sistemas de gran escala"},
+    {"14022", "Saneamiento: sistemas de gran escala"},
+    {"14030", "Agua potable y saneamiento básico"},
+    {"14031", "Abastecimiento básico de agua potable"},
+    {"14032", "Saneamiento básico"},
+    {"14040", "Desarrollo de cuencas hidrográficas"},
+    {"14050", "Eliminación y tratamiento de residuos sólidos"},
+    {"14081", "Educación y formación en abastecimiento de agua y saneamiento"},
+    /* 151 Gobierno y sociedad civil, general */
+    {"15110", "Política y gestión administrativa del sector público"},
+    {"15111", "Gestión de las finanzas públicas"},
+    {"15112", "Descentralización y apoyo a los gobiernos subnacionales"},
+    {"15113", "Organizaciones e instituciones anticorrupción"},
+    {"15114", "Movilización de ingresos internos"},
+    {"15116", "Recaudación de impuestos"},
+    {"15117", "Planificación presupuestaria"},
+    {"15118", "Auditoría nacional"},
+    {"15119", "Gestión de la deuda y de la ayuda"},
+    {"15121", "Asuntos exteriores"},
+    {"15122", "Misiones diplomáticas"},
+    {"15123", "Administración de la ayuda exterior de los países en desarrollo"},
+    {"15124", "Servicios generales de personal"},
+    {"15125", "Contratación pública"},
+    {"15126", "Otros servicios públicos generales"},
+    {"15127", "Seguimiento y evaluación nacionales"},
+    {"15128", "Financiamiento de los gobiernos locales"},
+    {"15129", "Otras transferencias del gobierno central a instituciones"},
+    {"15130", "Desarrollo legal y judicial"},
+    {"15131", "Política, planificación y administración de la justicia y el orden público"},
+    {"15132", "Policía"},
+    {"15133", "Servicios de bomberos y rescate"},
+    {"15134", "Asuntos judiciales"},
+    {"15135", "Defensoría del pueblo"},
+    {"15136", "Inmigración"},
+    {"15137", "Centros penitenciarios"},
+    {"15142", "Política macroeconómica"},
+    {"15143", "Servicios meteorológicos"},
+    {"15144", "Desarrollo de normas nacionales"},
+    {"15150", "Participación democrática y sociedad civil"},
+    {"15151", "Elecciones"},
+    {"15152", "Órganos legislativos y partidos políticos"},
+    {"15153", "Medios de comunicación y libre circulación de la información"},
+    {"15154", "Oficinas del poder ejecutivo"},
+    {"15155", "Apoyo a la política y la administración tributarias"},
+    {"15156", "Movilización de otros ingresos no tributarios"},
+    {"15160", "Derechos humanos"},
+    {"15170", "Organizaciones y movimientos por los derechos de las mujeres, e instituciones "
+              "gubernamentales"},
+    {"15180", "Eliminación de la violencia contra las mujeres y las niñas"},
+    {"15185", "Administración local"},
+    {"15190", "Facilitación de una migración y movilidad ordenadas, seguras, regulares y "
+              "responsables"},
+    {"15196", "Estadísticas y datos de gobierno y sociedad civil"},
+    /* 152 Conflictos, paz y seguridad */
+    {"15210", "Gestión y reforma de los sistemas de seguridad"},
+    {"15220", "Construcción de paz civil, prevención y resolución de conflictos"},
+    {"15230", "Participación en operaciones internacionales de mantenimiento de la paz"},
+    {"15240", "Reintegración y control de armas pequeñas y ligeras"},
+    {"15250", "Remoción de minas terrestres y restos explosivos de guerra"},
+    {"15261", "Niños soldados (prevención y desmovilización)"},
+    /* 160 Otros servicios e infraestructuras sociales */
+    {"16010", "Protección social"},
+    {"16011", "Política, planificación y administración de la protección y los servicios "
+              "sociales"},
+    {"16012", "Seguridad social (excepto pensiones)"},
+    {"16013", "Pensiones generales"},
+    {"16014", "Pensiones de la función pública"},
+    {"16015", "Servicios sociales (incluidos desarrollo juvenil, mujeres y niñez)"},
+    {"16020", "Creación de empleo"},
+    {"16030", "Política de vivienda y gestión administrativa"},
+    {"16040", "Vivienda de bajo costo"},
+    {"16050", "Ayuda multisectorial para servicios sociales básicos"},
+    {"16061", "Cultura y recreación"},
+    {"16062", "Fortalecimiento de la capacidad estadística"},
+    {"16063", "Control de estupefacientes"},
+    {"16064", "Mitigación social del VIH/sida"},
+    {"16065", "Recreación y deporte"},
+    {"16066", "Cultura"},
+    {"16070", "Derechos laborales"},
+    {"16080", "Diálogo social"},
+    /* 210 Transporte y almacenamiento */
+    {"21010", "Política de transporte y gestión administrativa"},
+    {"21011", "Política, planificación y administración del transporte"},
+    {"21012", "Servicios de transporte público"},
+    {"21013", "Regulación del transporte"},
+    {"21020", "Transporte por carretera"},
+    {"21021", "Construcción de caminos vecinales"},
+    {"21022", "Mantenimiento de caminos vecinales"},
+    {"21023", "Construcción de vías nacionales"},
+    {"21024", "Mantenimiento de vías nacionales"},
+    {"21030", "Transporte ferroviario"},
+    {"21040", "Transporte marítimo y fluvial"},
+    {"21050", "Transporte aéreo"},
+    {"21061", "Almacenamiento"},
+    {"21081", "Educación y formación en transporte y almacenamiento"},
+    /* 231 Política energética */
+    {"23110", "Política energética y gestión administrativa"},
+    {"23111", "Política, planificación y administración del sector energético"},
+    {"23112", "Regulación energética"},
+    {"23181", "Educación y formación en energía"},
+    {"23182", "Investigación energética"},
+    {"23183", "Conservación de la energía y eficiencia en la demanda"},
+    /* 232 Generación de energía, fuentes renovables */
+    {"23210", "Generación de energía renovable: múltiples tecnologías"},
+    {"23220", "Centrales hidroeléctricas"},
+    {"23230", "Energía solar para redes centralizadas"},
+    {"23231", "Energía solar para redes aisladas y sistemas autónomos"},
+    {"23232", "Energía solar: aplicaciones térmicas"},
+    {"23240", "Energía eólica"},
+    {"23250", "Energía marina"},
+    {"23260", "Energía geotérmica"},
+    {"23270", "Centrales de biocombustibles"},
+    /* 233 Generación de energía, fuentes no renovables */
+    {"23310", "Generación de energía no renovable, sin especificar"},
+    {"23320", "Centrales eléctricas de carbón"},
+    {"23330", "Centrales eléctricas de petróleo"},
+    {"23340", "Centrales eléctricas de gas natural"},
+    {"23350", "Centrales eléctricas de combustibles fósiles con captura y almacenamiento de "
+              "carbono"},
+    {"23360", "Centrales eléctricas de residuos no renovables"},
+    /* 234 Centrales de energía híbrida */
+    {"23410", "Centrales eléctricas híbridas"},
+    /* 235 Centrales de energía nuclear */
+    {"23510", "Centrales nucleares y seguridad nuclear"},
+    /* 236 Distribución de energía */
+    {"23610", "Centrales de producción de calor"},
+    {"23620", "Redes urbanas de calefacción y refrigeración"},
+    {"23630", "Transmisión y distribución de energía eléctrica (redes centralizadas)"},
+    {"23631", "Transmisión y distribución de energía eléctrica (minirredes aisladas)"},
+    {"23640", "Distribución minorista de gas"},
+    {"23641", "Distribución minorista de combustibles fósiles líquidos o sólidos"},
+    {"23642", "Infraestructura para la movilidad eléctrica"},
+    /* 311 Agricultura */
+    {"31110", "Política agraria y gestión administrativa"},
+    {"31120", "Desarrollo agrícola"},
+    {"31130", "Recursos de tierras agrícolas"},
+    {"31140", "Recursos hídricos para uso agrícola"},
+    {"31150", "Insumos agrícolas"},
+    {"31161", "Producción de cultivos alimentarios"},
+    {"31162", "Cultivos industriales y de exportación"},
+    {"31163", "Ganadería"},
+    {"31164", "Reforma agraria"},
+    {"31165", "Desarrollo agrícola alternativo"},
+    {"31166", "Extensión agrícola"},
+    {"31181", "Educación y formación agrícola"},
+    {"31182", "Investigación agrícola"},
+    {"31191", "Servicios agrícolas"},
+    {"31192", "Protección fitosanitaria y poscosecha y control de plagas"},
+    {"31193", "Servicios financieros agrícolas"},
+    {"31194", "Cooperativas agrícolas"},
+    {"31195", "Servicios ganaderos y veterinarios"},
+    /* 312 Silvicultura */
+    {"31210", "Política forestal y gestión administrativa"},
+    {"31220", "Desarrollo forestal"},
+    {"31261", "Leña y carbón vegetal"},
+    {"31281", "Educación y formación forestal"},
+    {"31282", "Investigación forestal"},
+    {"31291", "Servicios forestales"},
+    /* 313 Pesca */
+    {"31310", "Política pesquera y gestión administrativa"},
+    {"31320", "Desarrollo pesquero"},
+    {"31381", "Educación y formación pesquera"},
+    {"31382", "Investigación pesquera"},
+    {"31391", "Servicios pesqueros"},
+    /* 321 Industria */
+    {"32110", "Política industrial y gestión administrativa"},
+    {"32120", "Desarrollo industrial"},
+    {"32130", "Desarrollo de pequeñas y medianas empresas (pymes)"},
+    {"32140", "Industria artesanal y artesanías"},
+    {"32161", "Agroindustria"},
+    {"32162", "Industria forestal"},
+    {"32163", "Textiles, cuero y sucedáneos"},
+    {"32164", "Productos químicos"},
+    {"32165", "Plantas de fertilizantes"},
+    {"32166", "Cemento, cal y yeso"},
+    {"32167", "Producción de energía (combustibles fósiles)"},
+    {"32168", "Producción farmacéutica"},
+    {"32169", "Industrias metálicas básicas"},
+    {"32170", "Industrias de metales no ferrosos"},
+    {"32171", "Ingeniería"},
+    {"32172", "Industria de equipos de transporte"},
+    {"32173", "Fabricación de biocombustibles modernos"},
+    {"32174", "Fabricación de artefactos de cocción limpia"},
+    {"32182", "Investigación y desarrollo tecnológico"},
+    /* 322 Recursos minerales y minería */
+    {"32210", "Política minera y gestión administrativa"},
+    {"32220", "Prospección y exploración de minerales"},
+    {"32261", "Carbón"},
+    {"32262", "Petróleo y gas (exploración y producción)"},
+    {"32263", "Metales ferrosos"},
+    {"32264", "Metales no ferrosos"},
+    {"32265", "Metales y materiales preciosos"},
+    {"32266", "Minerales industriales"},
+    {"32267", "Minerales para fertilizantes"},
+    {"32268", "Recursos minerales costa afuera"},
+    /* 323 Construcción */
+    {"32310", "Política de construcción y gestión administrativa"},
+    /* 331 Política comercial y regulaciones */
+    {"33110", "Política comercial y gestión administrativa"},
+    {"33120", "Facilitación del comercio"},
+    {"33130", "Acuerdos comerciales regionales"},
+    {"33140", "Negociaciones comerciales multilaterales"},
+    {"33150", "Ajustes relacionados con el comercio"},
+    {"33181", "Educación y formación en comercio"},
+    /* 332 Turismo */
+    {"33210", "Política turística y gestión administrativa"},
+    /* 410 Protección general del medio ambiente */
+    {"41010", "Política ambiental y gestión administrativa"},
+    {"41020", "Protección de la biosfera"},
+    {"41030", "Biodiversidad"},
+    {"41040", "Preservación de sitios"},
+    {"41081", "Educación y formación ambiental"},
+    {"41082", "Investigación ambiental"},
+    /* 430 Otros multisectoriales */
+    {"43010", "Ayuda multisectorial"},
+    {"43030", "Desarrollo y gestión urbana"},
+    {"43031", "Política y gestión del suelo urbano"},
+    {"43032", "Desarrollo urbano"},
+    {"43040", "Desarrollo rural"},
+    {"43041", "Política y gestión del suelo rural"},
+    {"43042", "Desarrollo rural integrado"},
+    {"43050", "Desarrollo alternativo no agrícola"},
+    {"43060", "Reducción del riesgo de desastres"},
+    {"43071", "Política de seguridad alimentaria y gestión administrativa"},
+    {"43072", "Programas de seguridad alimentaria de los hogares"},
+    {"43073", "Inocuidad y calidad de los alimentos"},
+    {"43081", "Educación y formación multisectorial"},
+    {"43082", "Instituciones científicas y de investigación"},
+    /* 740 Prevención de desastres y preparación */
+    {"74020", "Preparación para la respuesta ante múltiples amenazas"},
+};
+
+const size_t minga__ndac_categories =
+    sizeof minga__dac_categories / sizeof minga__dac_categories[0];
+const size_t minga__ndac = sizeof minga__dac / sizeof minga__dac[0];
