@@ -158,6 +158,7 @@ typedef struct {
     char cmd_text[24]; /* the command frame as received, printable, for logs */
     bool has_rid;      /* the body had a "rid" (read even when the rest is bad) */
     uint64_t rid;
+    zframe_t *body_frame; /* the body's bytes, which string objects point into (owned) */
     msgpack_unpacked up;  /* owns the decoded body */
     msgpack_object *root; /* the body: a map (the empty map for a zero-length frame) */
     size_t size;          /* bytes of the message without the routing id */
