@@ -27,8 +27,8 @@ typedef struct {
 typedef int(minga_command_fn)(minga_cli_t *cli, int argc, char **argv);
 
 typedef struct {
-    const char *name;    /* "import" */
-    int order;           /* position in `minga --help` */
+    const char *name; /* "import" */
+    int order;        /* position in `minga --help` */
     minga_command_fn *fn;
     const char *summary; /* one line, Spanish */
     const char *help;    /* the whole `minga NAME --help` text, Spanish, ends with \n */
@@ -52,5 +52,17 @@ bool minga_cli_wants_help(int argc, char **argv);
 
 /* Prints the help text of the command called name on stdout. */
 void minga_cli_print_help(const char *name);
+
+#include "minga/store.h"
+
+/* Opens the store of cli->store_dir (flags as minga_store_open). On failure the store module
+ * has already named the directory and the reason on stderr; returns MINGA_EXIT_FAIL, else 0. */
+int minga_cli_open_store(minga_cli_t *cli, unsigned flags, minga_store_t **store);
+
+/* Option parsing helper: if argv[*i] is "--name VALUE" or "--name=VALUE", stores VALUE in
+ * *value, advances *i past it and returns 1; returns -1 (after a usage message for cmd) when
+ * the value is missing; 0 when argv[*i] is not this option. */
+int minga_cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **value);
 
 #endif

@@ -139,14 +139,13 @@ static int s_take_globals(minga_cli_t *cli, int argc, char **argv)
 int main(int argc, char **argv)
 {
     minga_log_set_program("minga");
-    minga_cli_t cli = {.store_dir = NULL, .config_file = NULL, .timeout_s = 10.0,
-                       .argv0 = argv[0]};
+    minga_cli_t cli = {.store_dir = NULL, .config_file = NULL, .timeout_s = 10.0, .argv0 = argv[0]};
     argc = s_take_globals(&cli, argc, argv);
     if (argc < 0)
         return MINGA_EXIT_USAGE;
     if (!cli.store_dir)
         cli.store_dir = getenv("MINGA_STORE") && *getenv("MINGA_STORE") ? getenv("MINGA_STORE")
-                                                                          : "./minga-data";
+                                                                        : "./minga-data";
     if (argc < 2) {
         s_print_main_help();
         return MINGA_EXIT_USAGE;

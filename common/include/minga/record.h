@@ -6,7 +6,7 @@
  * required, which code list it takes its values from, and where it lives in the struct. The
  * msgpack codec (stored values), the CSV/JSON importer and exporter, and the schema files in
  * schemas/records/ all follow these tables; tests/unit/test_schema.c fails when the tables and
- * schemas/records/*.json disagree.
+ * the schemas/records/ files disagree.
  *
  * Stored value: a msgpack map {"v": version, <field>: <value>...}; optional fields that are
  * empty are left out. Field C types by descriptor type:
@@ -33,7 +33,8 @@ typedef struct {
 
 typedef enum {
     MINGA_FT_STR,    /* free UTF-8 text, one line or more */
-    MINGA_FT_ID,     /* [A-Za-z][A-Za-z0-9._-]{0,31}, or a DPA canton code where codes=CANTON */
+    MINGA_FT_ID,     /* [A-Za-z][A-Za-z0-9._-]{0,31}; codes=CANTON: a DPA canton code;
+                        codes=PARTY_KIND: either (a party) */
     MINGA_FT_UINT,   /* unsigned integer */
     MINGA_FT_BOOL,   /* "si"/"no" in CSV ("sí", "true", "1"... accepted), true/false in JSON */
     MINGA_FT_DATE,   /* YYYY-MM-DD */
@@ -46,14 +47,14 @@ typedef enum {
 } minga_ftype_t;
 
 typedef struct {
-    const char *name;       /* msgpack key, English snake_case */
-    const char *header;     /* CSV header and JSON key in files */
+    const char *name;   /* msgpack key, English snake_case */
+    const char *header; /* CSV header and JSON key in files */
     minga_ftype_t type;
     minga_codelist_t codes; /* for CODE, CODES, and ID of a canton */
     bool required;
-    size_t offset;          /* offsetof the field in the record struct */
-    size_t max_len;         /* for text: the longest accepted value in bytes, 0 = 1024 */
-    const char *meaning;    /* what the field means (English), for the schema text */
+    size_t offset;       /* offsetof the field in the record struct */
+    size_t max_len;      /* for text: the longest accepted value in bytes, 0 = 1024 */
+    const char *meaning; /* what the field means (English), for the schema text */
 } minga_field_t;
 
 typedef struct minga_rtype_t minga_rtype_t;
@@ -75,7 +76,8 @@ struct minga_rtype_t {
     const minga_field_t *fields;
     size_t nfields;
     size_t id_field; /* index of the field that identifies the record in messages */
-    bool per_event;  /* participants and preferences belong to an event */
+    bool per_event;  /* participants and preferences belong to an event: their struct begins
+                        with "char *event", which is stored as "event" and not in fields */
     minga_record_check_fn *check;
     minga_record_key_fn *key;
 };
@@ -83,7 +85,7 @@ struct minga_rtype_t {
 /* ---- the records ---- */
 
 typedef struct {
-    char *code;     /* DPA canton code, 4 digits */
+    char *code; /* DPA canton code, 4 digits */
     char *name;
     char *province; /* 2 digits */
     char *region;   /* code of MINGA_CL_REGION */
@@ -100,28 +102,28 @@ typedef struct {
     char *country;
     minga_strv_t languages; /* ISO 639-1 codes */
     char *email;
-    char *gad;          /* DPA code of a GAD that offers its good practices (intermunicipal) */
-    char *updated_at;   /* date */
+    char *gad;        /* DPA code of a GAD that offers its good practices (intermunicipal) */
+    char *updated_at; /* date */
 } minga_cooperante_t;
 
 typedef struct {
     char *id;
     char *cooperante;
     char *title;
-    minga_strv_t competencies; /* MINGA_CL_COMPETENCY */
-    minga_strv_t dac;          /* MINGA_CL_DAC */
-    char *modality;            /* MINGA_CL_MODALITY */
+    minga_strv_t competencies;       /* MINGA_CL_COMPETENCY */
+    minga_strv_t dac;                /* MINGA_CL_DAC */
+    char *modality;                  /* MINGA_CL_MODALITY */
     uint64_t amount_min, amount_max; /* USD, for modality subvencion */
-    char *scope;               /* MINGA_CL_SCOPE */
+    char *scope;                     /* MINGA_CL_SCOPE */
     minga_strv_t regions, provinces, cantons;
-    uint64_t population_max;   /* 0 = no cap */
+    uint64_t population_max; /* 0 = no cap */
     bool cofinancing_required;
     char *valid_from, *valid_to;
 } minga_offer_t;
 
 typedef struct {
     char *id;
-    char *gad;        /* DPA code */
+    char *gad; /* DPA code */
     char *title;
     char *competency; /* MINGA_CL_COMPETENCY */
     minga_strv_t dac;
@@ -140,10 +142,10 @@ typedef struct {
     char *day_start, *day_end;   /* "09:00", "17:00": each day's slots lie within */
     uint64_t slot_minutes;
     uint64_t tables;
-    uint64_t max_meetings;       /* per party, default for participants */
-    uint64_t min_meetings_gad;   /* per GAD, default for participants */
-    uint64_t meetings_per_pair;  /* at most this many meetings per (GAD, cooperante) */
-    bool attendance_required;    /* only cooperantes registered as participants are matched */
+    uint64_t max_meetings;      /* per party, default for participants */
+    uint64_t min_meetings_gad;  /* per GAD, default for participants */
+    uint64_t meetings_per_pair; /* at most this many meetings per (GAD, cooperante) */
+    bool attendance_required;   /* only cooperantes registered as participants are matched */
 } minga_event_t;
 
 typedef struct {
@@ -151,15 +153,15 @@ typedef struct {
     char *party; /* DPA code or cooperante id */
     char *kind;  /* MINGA_CL_PARTY_KIND */
     uint64_t min_meetings, max_meetings;
-    uint64_t tables; /* a cooperante's representatives, 1 by default; 0 for a GAD */
+    uint64_t tables;       /* a cooperante's representatives, 1 by default; 0 for a GAD */
     char *available_slots; /* ranges "1-8,11-14"; empty = every slot */
     char *email;
 } minga_participant_t;
 
 typedef struct {
     char *event;
-    char *from; /* party id */
-    char *to;   /* party id */
+    char *from;       /* party id */
+    char *to;         /* party id */
     char *preference; /* MINGA_CL_PREFERENCE */
 } minga_preference_t;
 
