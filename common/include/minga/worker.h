@@ -1,0 +1,121 @@
+/*
+ * worker.h: the worker runtime. A Minga worker is a table of job type -> handler; this runtime
+ * does everything else: connecting to the broker's worker endpoint (a DEALER), announcing the
+ * types it serves and its capacity (ready), heartbeats on their own timer, Paranoid Pirate
+ * liveness and reconnection, running up to `capacity` handlers at once (each in its own thread,
+ * so that a long handler never stops the heartbeats), progress, done and fail, and the SIGTERM
+ * drain (finish the jobs in hand or hand them back, say disconnect, leave).
+ *
+ * A worker binary is, in full:
+ *
+ *     static const minga_handler_t s_handlers[] = {{"test.echo", s_echo, NULL}, {NULL}};
+ *     int main(int argc, char **argv)
+ *     {
+ *         return minga_worker_main("minga-test-worker", s_handlers, argc, argv);
+ *     }
+ *
+ * Handlers run in the runtime's handler threads, at most `capacity` at a time, each on one job
+ * at a time; they must not touch the runtime's sockets, only their minga_task_t.
+ */
+#ifndef MINGA_WORKER_H
+#define MINGA_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct minga_worker_t minga_worker_t;
+typedef struct minga_task_t minga_task_t;
+
+/* A handler: does the job described by task. Returns 0 when the job is done (its result is
+ * what minga_task_set_result() set, or nil), or a negative code when it failed: the failure
+ * is what minga_task_fail() set, or, if the handler did not call it, a retryable failure with
+ * code "handler_error" and minga_strerror(rc) as message. arg is the table entry's arg. */
+typedef int(minga_handler_fn)(minga_task_t *task, void *arg);
+
+typedef struct {
+    const char *type;     /* job type served, "match.score" */
+    minga_handler_fn *fn; /* NULL ends a table */
+    void *arg;
+} minga_handler_t;
+
+/* The runtime's settings; minga_worker_options_parse() fills them from the command line. */
+typedef struct {
+    const char *name;      /* process name for logs and `minga workers` ("minga-test-worker-2") */
+    const char *store_dir; /* --store DIR: the endpoint is ipc://REALPATH/run/workers */
+    const char *endpoint;  /* --broker EP: overrides store_dir's endpoint */
+    const char *pid_file;  /* --pid-file FILE: locked for the process's life (launch.h) */
+    const char *config;    /* --config FILE (read by the caller) */
+    unsigned capacity;     /* --capacity N: handlers at once (default 1) */
+    unsigned heartbeat_ms; /* --heartbeat MS: interval of heartbeats (default 1000) */
+    unsigned liveness;     /* heartbeats missed before the broker is deemed gone (3) */
+    unsigned drain_ms;     /* --drain-timeout SEC: SIGTERM drain before handing back (30 s) */
+    unsigned max_body;     /* the largest job body accepted, bytes (16 MiB) */
+} minga_worker_options_t;
+
+/* Fills *opts with the defaults. */
+void minga_worker_options_init(minga_worker_options_t *opts);
+
+/* Parses the common worker options of argv (--store, --broker, --capacity, --heartbeat,
+ * --drain-timeout, --name, --pid-file, --config, --help) into *opts. Returns 0, 1 when
+ * --help was printed (exit 0), or 2 after a usage message on stderr naming the option. The
+ * strings in *opts are borrowed from argv. program names the binary in the help text. */
+int minga_worker_options_parse(minga_worker_options_t *opts, const char *program, int argc,
+                               char **argv);
+
+/* Creates a worker serving the handlers of table (borrowed: must outlive the worker) with
+ * *opts (copied; its strings are borrowed). Resolves the endpoint (a store path too long for
+ * an ipc socket is MINGA_EINVAL with a message naming the path and the limit) and locks the
+ * pid file (MINGA_EBUSY when another process holds it). Does not connect yet. On success
+ * *self_p is the caller's, to release with minga_worker_destroy(). */
+int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
+                     const minga_worker_options_t *opts);
+
+/* Stops the handler threads (waiting for running handlers), closes the sockets, releases the
+ * pid file, NULLs *self_p. Accepts NULL. */
+void minga_worker_destroy(minga_worker_t **self_p);
+
+/* Runs the worker until it is stopped (SIGTERM or SIGINT, or minga_worker_stop()) and has
+ * drained. Installs its own SIGTERM/SIGINT handlers. Returns 0 after a clean drain, or a
+ * negative code (MINGA_ETIMEOUT when jobs had to be handed back at the drain time-out). */
+int minga_worker_run(minga_worker_t *self);
+
+/* Asks a running worker to drain and leave, as SIGTERM does. Async-signal-safe. */
+void minga_worker_stop(void);
+
+/* The endpoint the worker connects to (borrowed). */
+const char *minga_worker_endpoint(minga_worker_t *self);
+
+/* The whole program: parses options, logs as program, runs, returns the exit status
+ * (0 ok, 1 failure, 2 usage). */
+int minga_worker_main(const char *program, const minga_handler_t *table, int argc, char **argv);
+
+/* --- What a handler may do with its task (only from the handler's own thread). --- */
+
+/* The job's id, type (borrowed), attempt number (1 for the first) and body (msgpack bytes,
+ * borrowed, valid while the handler runs). */
+uint64_t minga_task_id(const minga_task_t *task);
+const char *minga_task_type(const minga_task_t *task);
+unsigned minga_task_attempt(const minga_task_t *task);
+const uint8_t *minga_task_body(const minga_task_t *task, size_t *size);
+
+/* Reports progress (done of total, and a short text, may be NULL). Cheap: the runtime sends
+ * at most ten reports a second per job, always the latest, and always the one where
+ * done == total. */
+void minga_task_progress(minga_task_t *task, uint64_t done, uint64_t total, const char *text);
+
+/* Sets the result, one msgpack object (copied). Returns 0, MINGA_EFORMAT when data is not
+ * one well-formed msgpack object, or MINGA_ENOMEM. */
+int minga_task_set_result(minga_task_t *task, const uint8_t *data, size_t size);
+
+/* Records a failure: retryable (the broker retries with back-off, up to the job's maximum
+ * attempts) or not (the job ends dead at once); code is a short snake_case word, message a
+ * sentence. The handler then returns a negative code. */
+void minga_task_fail(minga_task_t *task, bool retryable, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* True once the worker is draining: a long handler may stop early, call
+ * minga_task_fail(task, true, "worker_shutdown", ...) and return, handing its job back. */
+bool minga_task_draining(const minga_task_t *task);
+
+#endif

@@ -1,0 +1,979 @@
+/*
+ * worker.c: the worker runtime (worker.h). One main thread owns the DEALER socket to the
+ * broker and every timer; `capacity` handler threads (czmq actors, one job at a time each) run
+ * the handlers. Handler threads talk to the main thread only over their actor pipe ("PROGRESS"
+ * and "END" messages carrying the task pointer), so the heartbeats never wait for a handler.
+ *
+ * States of the runtime (the main loop, minga_worker_run):
+ *
+ *   state         event                                  action                       next
+ *   ------------  -------------------------------------  ---------------------------  ------------
+ *   OFFLINE       reconnect time reached                 s_connect: new DEALER, READY ONLINE
+ *   ONLINE        JOB from broker                        s_on_job: to a free slot     ONLINE
+ *   ONLINE        handler END                            s_on_end: DONE or FAIL       ONLINE
+ *   ONLINE        heartbeat timer                        s_send_heartbeat             ONLINE
+ *   ONLINE        broker silent liveness x interval      s_disconnect, back-off x2    OFFLINE
+ *   ONLINE        DISCONNECT from broker                 s_disconnect                 OFFLINE
+ *   ONLINE        SIGTERM / minga_worker_stop()          s_start_drain                DRAINING
+ *   OFFLINE       SIGTERM / minga_worker_stop()          s_start_drain                DRAINING
+ *   DRAINING      JOB from broker                        hand it back (FAIL, retry)   DRAINING
+ *   DRAINING      last handler END                       DISCONNECT                   STOPPED
+ *   DRAINING      drain time-out                         hand back running jobs,      STOPPED
+ *                                                        DISCONNECT
+ *
+ * Invariants:
+ *  1. At most `capacity` handlers run at once; a job the broker sends beyond the worker's
+ *     credit waits in `pending` for a free slot (never a second handler).
+ *  2. Every job received is answered once: DONE, FAIL, or handed back (FAIL retryable with
+ *     code worker_shutdown). Answers made while OFFLINE wait in `outbox` and go out, after
+ *     READY, on the next connection (the broker judges whether the lease still stands).
+ *  3. Heartbeats go out every heartbeat_ms while ONLINE or DRAINING, whatever handlers do.
+ *  4. Any message from the broker proves it alive (Paranoid Pirate liveness).
+ */
+#include "minga/worker.h"
+
+#include "minga/error.h"
+#include "minga/launch.h"
+#include "minga/log.h"
+#include "minga/mpguard.h"
+#include "minga/proto.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <limits.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { S_OFFLINE, S_ONLINE, S_DRAINING, S_STOPPED } s_state_t;
+
+typedef struct s_slot_t s_slot_t;
+
+struct minga_task_t {
+    uint64_t id;
+    char *type;
+    unsigned attempt;
+    uint8_t *body;
+    size_t body_size;
+    const minga_handler_t *handler;
+    /* Outcome, written by the handler thread, read by the main thread after END. */
+    int rc;
+    uint8_t *result;
+    size_t result_size;
+    bool failed, retryable;
+    char code[64];
+    char message[512];
+    /* Progress throttle, handler thread only. */
+    int64_t progress_sent_ms;
+    s_slot_t *slot;
+    minga_worker_t *worker;
+    bool abandoned; /* handed back at the drain time-out; its END is dropped */
+};
+
+struct s_slot_t {
+    zactor_t *actor;
+    zsock_t *pipe; /* the actor's own end, for progress from the handler thread */
+    minga_task_t *task;
+};
+
+struct minga_worker_t {
+    minga_worker_options_t opts;
+    const minga_handler_t *table;
+    char endpoint[256];
+    char identity[128];
+    int pid_fd;
+    s_state_t state;
+    zsock_t *dealer;
+    s_slot_t *slots;
+    unsigned nslots;
+    zlist_t *pending; /* minga_task_t *, received with no free slot */
+    zlist_t *outbox;  /* s_kept_t *, answers waiting for a connection */
+    minga_pbuf_t pb;  /* the body being built */
+    bool pb_ready;
+    int64_t heartbeat_at, broker_expiry, reconnect_at, drain_deadline;
+    unsigned reconnect_delay;
+    atomic_bool draining;
+};
+
+static volatile sig_atomic_t s_stop_requested;
+
+/* ---------------------------------------------------------------- the wire (PROTOCOL.md §5) */
+
+/* An answer kept while OFFLINE (invariant 2). */
+typedef struct {
+    minga_cmd_t cmd;
+    size_t len;
+    uint8_t data[];
+} s_kept_t;
+
+/* Sends cmd with the body in self->pb now when connected, else keeps it for the next
+ * connection; empties self->pb. */
+static void s_post(minga_worker_t *self, minga_cmd_t cmd)
+{
+    msgpack_sbuffer *sb = &self->pb.sbuf;
+    if (self->dealer) {
+        minga_proto_send(self->dealer, NULL, true, cmd, sb->data, sb->size);
+    } else {
+        s_kept_t *kept = malloc(sizeof *kept + sb->size);
+        if (kept) {
+            kept->cmd = cmd;
+            kept->len = sb->size;
+            memcpy(kept->data, sb->data, sb->size);
+            zlist_append(self->outbox, kept);
+        }
+    }
+    minga_pbuf_reset(&self->pb);
+}
+
+/* Sends what was kept while OFFLINE. */
+static void s_flush_kept(minga_worker_t *self)
+{
+    s_kept_t *kept;
+    while ((kept = zlist_pop(self->outbox))) {
+        minga_proto_send(self->dealer, NULL, true, kept->cmd, kept->data, kept->len);
+        free(kept);
+    }
+}
+
+static void s_send_simple(minga_worker_t *self, minga_cmd_t cmd, const char *reason)
+{
+    msgpack_packer *pk = &self->pb.pk;
+    msgpack_pack_map(pk, reason ? 1 : 0);
+    if (reason)
+        minga_pk_kv_str(pk, "reason", reason);
+    s_post(self, cmd);
+}
+
+/* READY {types, capacity, name}. */
+static void s_send_ready_cap(minga_worker_t *self, unsigned capacity)
+{
+    msgpack_packer *pk = &self->pb.pk;
+    size_t n = 0;
+    while (self->table[n].fn)
+        n++;
+    msgpack_pack_map(pk, 3);
+    minga_pk_str(pk, "types");
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        minga_pk_str(pk, self->table[i].type);
+    minga_pk_kv_uint(pk, "capacity", capacity);
+    minga_pk_kv_str(pk, "name", self->identity);
+    s_post(self, MINGA_CMD_READY);
+}
+
+static void s_send_progress(minga_worker_t *self, uint64_t id, uint64_t done, uint64_t total,
+                            const char *text)
+{
+    msgpack_packer *pk = &self->pb.pk;
+    char cut[MINGA_PROTO_MAX_TEXT + 1];
+    snprintf(cut, sizeof cut, "%s", text ? text : "");
+    msgpack_pack_map(pk, 4);
+    minga_pk_kv_uint(pk, "id", id);
+    minga_pk_kv_uint(pk, "done", done > UINT32_MAX ? UINT32_MAX : done);
+    minga_pk_kv_uint(pk, "total", total > UINT32_MAX ? UINT32_MAX : total);
+    minga_pk_kv_str(pk, "text", cut);
+    s_post(self, MINGA_CMD_PROGRESS);
+}
+
+/* DONE {id, result}: result is one msgpack value (nil when NULL). */
+static void s_send_done(minga_worker_t *self, uint64_t id, const uint8_t *result, size_t len)
+{
+    msgpack_packer *pk = &self->pb.pk;
+    msgpack_pack_map(pk, 2);
+    minga_pk_kv_uint(pk, "id", id);
+    minga_pk_kv_raw(pk, "result", len ? result : NULL, len);
+    s_post(self, MINGA_CMD_DONE);
+}
+
+static void s_send_fail(minga_worker_t *self, uint64_t id, bool retryable, const char *code,
+                        const char *message)
+{
+    msgpack_packer *pk = &self->pb.pk;
+    msgpack_pack_map(pk, 4);
+    minga_pk_kv_uint(pk, "id", id);
+    minga_pk_kv_bool(pk, "retryable", retryable);
+    minga_pk_kv_str(pk, "code", code);
+    minga_pk_kv_str(pk, "message", message);
+    s_post(self, MINGA_CMD_FAIL);
+}
+
+static void s_send_release(minga_worker_t *self, uint64_t id)
+{
+    msgpack_packer *pk = &self->pb.pk;
+    msgpack_pack_map(pk, 1);
+    minga_pk_kv_uint(pk, "id", id);
+    s_post(self, MINGA_CMD_RELEASE);
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+static void s_task_destroy(minga_task_t **task_p)
+{
+    minga_task_t *task = *task_p;
+    if (!task)
+        return;
+    free(task->type);
+    free(task->body);
+    free(task->result);
+    free(task);
+    *task_p = NULL;
+}
+
+uint64_t minga_task_id(const minga_task_t *task)
+{
+    return task->id;
+}
+
+const char *minga_task_type(const minga_task_t *task)
+{
+    return task->type;
+}
+
+unsigned minga_task_attempt(const minga_task_t *task)
+{
+    return task->attempt;
+}
+
+const uint8_t *minga_task_body(const minga_task_t *task, size_t *size)
+{
+    *size = task->body_size;
+    return task->body;
+}
+
+void minga_task_progress(minga_task_t *task, uint64_t done, uint64_t total, const char *text)
+{
+    int64_t now = zclock_mono();
+    if (done != total && now - task->progress_sent_ms < 100)
+        return;
+    task->progress_sent_ms = now;
+    zsock_send(task->slot->pipe, "sp88s", "PROGRESS", task, done, total, text ? text : "");
+}
+
+int minga_task_set_result(minga_task_t *task, const uint8_t *data, size_t size)
+{
+    if (size && minga_mpguard_check(data, size, 32) != 0)
+        return MINGA_EFORMAT;
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy)
+        return MINGA_ENOMEM;
+    if (size)
+        memcpy(copy, data, size);
+    free(task->result);
+    task->result = copy;
+    task->result_size = size;
+    return 0;
+}
+
+void minga_task_fail(minga_task_t *task, bool retryable, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    task->failed = true;
+    task->retryable = retryable;
+    snprintf(task->code, sizeof task->code, "%s", code);
+    va_start(ap, fmt);
+    vsnprintf(task->message, sizeof task->message, fmt, ap);
+    va_end(ap);
+}
+
+bool minga_task_draining(const minga_task_t *task)
+{
+    return atomic_load(&task->worker->draining);
+}
+
+/* ---------------------------------------------------------------- handler threads */
+
+/* Runs the handler of task and fills in its outcome. */
+static void s_task_run(minga_task_t *task)
+{
+    int rc = task->handler->fn(task, task->handler->arg);
+    task->rc = rc;
+    if (rc == 0)
+        task->failed = false;
+    else if (!task->failed)
+        minga_task_fail(task, true, "handler_error", "%s", minga_strerror(rc));
+}
+
+/* The handler thread: receives ("JOB", task), runs it, answers ("END", task). */
+static void s_slot_actor(zsock_t *pipe, void *arg)
+{
+    s_slot_t *slot = arg;
+    slot->pipe = pipe;
+    zsock_signal(pipe, 0);
+    while (true) {
+        char *cmd = NULL;
+        minga_task_t *task = NULL;
+        if (zsock_recv(pipe, "sp", &cmd, &task) == -1)
+            break;
+        bool term = !cmd || strcmp(cmd, "$TERM") == 0;
+        free(cmd);
+        if (term)
+            break;
+        if (task) {
+            s_task_run(task);
+            zsock_send(pipe, "sp", "END", task);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- options */
+
+void minga_worker_options_init(minga_worker_options_t *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->capacity = 1;
+    opts->heartbeat_ms = 1000;
+    opts->liveness = 3;
+    opts->drain_ms = 30000;
+    opts->max_body = 16u << 20;
+}
+
+static void s_print_help(const char *program)
+{
+    printf("Uso: %s [--store DIR | --broker EP] [opciones]\n\n"
+           "Trabajador de Minga: se conecta al broker, recibe trabajos de los tipos que sabe\n"
+           "hacer y devuelve sus resultados. Varios pueden correr a la vez; SIGTERM lo drena\n"
+           "(termina o devuelve sus trabajos) antes de salir.\n\n"
+           "Opciones:\n"
+           "  --store DIR           almacén; el broker está en ipc://DIR/run/workers\n"
+           "                        (por omisión $MINGA_STORE o ./minga-data)\n"
+           "  --broker EP           punto de conexión del broker (anula --store)\n"
+           "  --capacity N          trabajos a la vez (1)\n"
+           "  --heartbeat MS        intervalo de latidos en milisegundos (1000)\n"
+           "  --drain-timeout SEG   espera de los trabajos en curso al recibir SIGTERM (30)\n"
+           "  --name NOMBRE         nombre del proceso en los registros y en «minga workers»\n"
+           "  --pid-file ARCHIVO    guarda el pid y lo bloquea (flock) mientras corre\n"
+           "  --config ARCHIVO      archivo de configuración (formato ZPL)\n"
+           "  -h, --help            esta ayuda\n\n"
+           "Estado de salida: 0 salida limpia, 1 fallo, 2 error de uso.\n",
+           program);
+}
+
+static int s_parse_uint(const char *program, const char *opt, const char *text, unsigned min,
+                        unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "%s: usage error: %s takes a number from %u to %u, not '%s'\n", program,
+                opt, min, max, text);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+int minga_worker_options_parse(minga_worker_options_t *opts, const char *program, int argc,
+                               char **argv)
+{
+    static const char *const with_value[] = {"--store",     "--broker",        "--capacity",
+                                             "--name",      "--pid-file",      "--config",
+                                             "--heartbeat", "--drain-timeout", NULL};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            s_print_help(program);
+            return 1;
+        }
+        int k = 0;
+        while (with_value[k] && strcmp(with_value[k], a) != 0)
+            k++;
+        if (!with_value[k]) {
+            fprintf(stderr, "%s: usage error: unknown option '%s' (see %s --help)\n", program, a,
+                    program);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: usage error: %s needs a value\n", program, a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        unsigned secs;
+        int rc = 0;
+        switch (k) {
+        case 0:
+            opts->store_dir = v;
+            break;
+        case 1:
+            opts->endpoint = v;
+            break;
+        case 2:
+            rc = s_parse_uint(program, a, v, 1, 1024, &opts->capacity);
+            break;
+        case 3:
+            opts->name = v;
+            break;
+        case 4:
+            opts->pid_file = v;
+            break;
+        case 5:
+            opts->config = v;
+            break;
+        case 6:
+            rc = s_parse_uint(program, a, v, 10, 600000, &opts->heartbeat_ms);
+            break;
+        default:
+            rc = s_parse_uint(program, a, v, 0, 86400, &secs);
+            opts->drain_ms = secs * 1000;
+            break;
+        }
+        if (rc)
+            return 2;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static int s_resolve_endpoint(minga_worker_t *self)
+{
+    if (self->opts.endpoint) {
+        if (strlen(self->opts.endpoint) >= sizeof self->endpoint) {
+            minga_error("broker endpoint '%s' is too long", self->opts.endpoint);
+            return MINGA_EINVAL;
+        }
+        snprintf(self->endpoint, sizeof self->endpoint, "%s", self->opts.endpoint);
+        return 0;
+    }
+    const char *dir = self->opts.store_dir ? self->opts.store_dir : "./minga-data";
+    if (!self->opts.store_dir && getenv("MINGA_STORE") && *getenv("MINGA_STORE"))
+        dir = getenv("MINGA_STORE");
+    char err[512];
+    int rc = minga_proto_ipc_endpoint(dir, "workers", self->endpoint, sizeof self->endpoint, err,
+                                      sizeof err);
+    if (rc)
+        minga_error("store %s: %s", dir, err);
+    return rc;
+}
+
+static int s_start_slots(minga_worker_t *self)
+{
+    self->nslots = self->opts.capacity;
+    self->slots = calloc(self->nslots, sizeof *self->slots);
+    if (!self->slots)
+        return MINGA_ENOMEM;
+    /* Handler threads never take SIGTERM/SIGINT: the main loop must see them. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = 0;
+    for (unsigned i = 0; i < self->nslots && rc == 0; i++) {
+        self->slots[i].actor = zactor_new(s_slot_actor, &self->slots[i]);
+        if (!self->slots[i].actor)
+            rc = MINGA_ENOMEM;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
+                     const minga_worker_options_t *opts)
+{
+    int rc = MINGA_ENOMEM;
+    minga_worker_t *self = calloc(1, sizeof *self);
+    *self_p = NULL;
+    if (!self)
+        return MINGA_ENOMEM;
+    self->opts = *opts;
+    self->table = table;
+    self->pid_fd = -1;
+    self->state = S_OFFLINE;
+    atomic_init(&self->draining, false);
+    char *host = zsys_hostname();
+    snprintf(self->identity, sizeof self->identity, "%s@%s:%ld",
+             opts->name ? opts->name : "minga-worker", host ? host : "localhost", (long)getpid());
+    zstr_free(&host);
+    if ((rc = s_resolve_endpoint(self)) != 0)
+        goto fail;
+    if (opts->pid_file) {
+        pid_t holder;
+        rc = minga_pidfile_lock(opts->pid_file, &self->pid_fd, &holder);
+        if (rc == MINGA_EBUSY)
+            minga_error("pid file %s: already held by a running process (pid %ld)", opts->pid_file,
+                        (long)holder);
+        else if (rc)
+            minga_error("pid file %s: %s", opts->pid_file, minga_strerror(rc));
+        if (rc)
+            goto fail;
+    }
+    rc = MINGA_ENOMEM;
+    minga_pbuf_init(&self->pb);
+    self->pb_ready = true;
+    self->pending = zlist_new();
+    self->outbox = zlist_new();
+    if (!self->pending || !self->outbox)
+        goto fail;
+    if ((rc = s_start_slots(self)) != 0)
+        goto fail;
+    *self_p = self;
+    return 0;
+fail:
+    minga_worker_destroy(&self);
+    return rc;
+}
+
+void minga_worker_destroy(minga_worker_t **self_p)
+{
+    minga_worker_t *self = *self_p;
+    if (!self)
+        return;
+    for (unsigned i = 0; self->slots && i < self->nslots; i++) {
+        zactor_destroy(&self->slots[i].actor);
+        s_task_destroy(&self->slots[i].task);
+    }
+    free(self->slots);
+    zsock_destroy(&self->dealer);
+    if (self->pending) {
+        minga_task_t *task;
+        while ((task = zlist_pop(self->pending)))
+            s_task_destroy(&task);
+        zlist_destroy(&self->pending);
+    }
+    if (self->outbox) {
+        void *kept;
+        while ((kept = zlist_pop(self->outbox)))
+            free(kept);
+        zlist_destroy(&self->outbox);
+    }
+    if (self->pb_ready)
+        minga_pbuf_clear(&self->pb);
+    if (self->pid_fd >= 0) {
+        if (self->opts.pid_file)
+            unlink(self->opts.pid_file);
+        close(self->pid_fd);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+const char *minga_worker_endpoint(minga_worker_t *self)
+{
+    return self->endpoint;
+}
+
+void minga_worker_stop(void)
+{
+    s_stop_requested = 1;
+}
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop_requested = 1;
+}
+
+/* ---------------------------------------------------------------- talking to the broker */
+
+static unsigned s_busy(minga_worker_t *self)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < self->nslots; i++)
+        n += self->slots[i].task != NULL && !self->slots[i].task->abandoned;
+    return n;
+}
+
+/* READY with the whole capacity; while draining, with as much as is held (at least 1), so
+ * that the broker sends no more jobs (PROTOCOL.md §5: a second READY replaces capacity). */
+static void s_send_ready(minga_worker_t *self, unsigned held)
+{
+    unsigned capacity = self->nslots;
+    if (atomic_load(&self->draining))
+        capacity = held ? held : 1;
+    s_send_ready_cap(self, capacity);
+}
+
+static void s_connect(minga_worker_t *self, int64_t now)
+{
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer) {
+        self->reconnect_at = now + self->reconnect_delay;
+        return;
+    }
+    zsock_set_linger(self->dealer, 1000);
+    zsock_set_sndhwm(self->dealer, 0);
+    zsock_set_rcvhwm(self->dealer, 0);
+    if (zsock_connect(self->dealer, "%s", self->endpoint) != 0) {
+        minga_error("broker endpoint %s: cannot connect: %s", self->endpoint,
+                    zmq_strerror(zmq_errno()));
+        zsock_destroy(&self->dealer);
+        self->reconnect_at = now + self->reconnect_delay;
+        return;
+    }
+    if (self->state == S_OFFLINE)
+        self->state = atomic_load(&self->draining) ? S_DRAINING : S_ONLINE;
+    s_send_ready(self, s_busy(self));
+    s_flush_kept(self);
+    self->heartbeat_at = now + self->opts.heartbeat_ms;
+    self->broker_expiry = now + (int64_t)self->opts.heartbeat_ms * self->opts.liveness;
+    minga_debug("connected to broker %s", self->endpoint);
+}
+
+static void s_disconnect(minga_worker_t *self, int64_t now, const char *why)
+{
+    minga_warn("broker %s %s; reconnecting in %u ms", self->endpoint, why, self->reconnect_delay);
+    zsock_set_linger(self->dealer, 0);
+    zsock_destroy(&self->dealer);
+    self->state = S_OFFLINE;
+    self->reconnect_at = now + self->reconnect_delay;
+    if (self->reconnect_delay < 32000)
+        self->reconnect_delay *= 2;
+}
+
+/* Gives a received task to a free slot; returns false when all are busy. */
+static bool s_dispatch(minga_worker_t *self, minga_task_t *task)
+{
+    for (unsigned i = 0; i < self->nslots; i++) {
+        s_slot_t *slot = &self->slots[i];
+        if (slot->task)
+            continue;
+        slot->task = task;
+        task->slot = slot;
+        task->progress_sent_ms = zclock_mono();
+        zsock_send(slot->actor, "sp", "JOB", task);
+        return true;
+    }
+    return false;
+}
+
+/* JOB {job}: check it, run it or queue it (invariant 1), or hand it back when draining. */
+static void s_on_job(minga_worker_t *self, const msgpack_object *body)
+{
+    minga_job_t job;
+    char err[256];
+    minga_job_init(&job);
+    if (minga_job_from_object(minga_pobj_get(body, "job"), &job, err, sizeof err) != 0) {
+        minga_warn("broker %s: dropped a JOB: %s", self->endpoint, err);
+        return;
+    }
+    const minga_handler_t *h = self->table;
+    while (h->fn && strcmp(h->type, job.type) != 0)
+        h++;
+    minga_task_t *task = NULL;
+    if (atomic_load(&self->draining))
+        s_send_release(self, job.id);
+    else if (!h->fn)
+        s_send_fail(self, job.id, false, "unknown_job_type", "no handler for this job type");
+    else if (!(task = calloc(1, sizeof *task)))
+        s_send_release(self, job.id);
+    if (task) {
+        task->id = job.id;
+        task->attempt = job.attempts;
+        task->type = job.type;
+        task->body = job.body;
+        task->body_size = job.body_len;
+        job.type = NULL;
+        job.body = NULL;
+        task->handler = h;
+        task->worker = self;
+        if (!s_dispatch(self, task))
+            zlist_append(self->pending, task);
+    }
+    minga_job_clear(&job);
+}
+
+/* CANCEL {id}: the broker took the job back; its handler's outcome will be dropped. */
+static void s_on_cancel(minga_worker_t *self, const msgpack_object *body)
+{
+    uint64_t id = minga_pobj_uint(minga_pobj_get(body, "id"), 0);
+    for (unsigned i = 0; i < self->nslots; i++)
+        if (self->slots[i].task && self->slots[i].task->id == id)
+            self->slots[i].task->abandoned = true;
+    minga_task_t *task = zlist_first(self->pending);
+    while (task) {
+        minga_task_t *next = zlist_next(self->pending);
+        if (task->id == id) {
+            zlist_remove(self->pending, task);
+            s_task_destroy(&task);
+        }
+        task = next;
+    }
+}
+
+static void s_on_welcome(minga_worker_t *self, const msgpack_object *body)
+{
+    uint64_t hb = minga_pobj_uint(minga_pobj_get(body, "heartbeat_ms"), 0);
+    uint64_t live = minga_pobj_uint(minga_pobj_get(body, "liveness"), 0);
+    uint64_t max = minga_pobj_uint(minga_pobj_get(body, "max_body"), 0);
+    if (hb >= 10 && hb <= 600000)
+        self->opts.heartbeat_ms = (unsigned)hb;
+    if (live >= 1 && live <= 100)
+        self->opts.liveness = (unsigned)live;
+    if (max >= 1024 && max <= (1u << 30))
+        self->opts.max_body = (unsigned)max;
+}
+
+static void s_on_error(minga_worker_t *self, const msgpack_object *body)
+{
+    char *code = minga_pobj_strdup(minga_pobj_get(body, "code"));
+    char *message = minga_pobj_strdup(minga_pobj_get(body, "message"));
+    minga_warn("broker %s answered %s: %s (job %" PRIu64 ")", self->endpoint, code ? code : "?",
+               message ? message : "", minga_pobj_uint(minga_pobj_get(body, "id"), 0));
+    free(code);
+    free(message);
+}
+
+static void s_on_disconnect(minga_worker_t *self, const msgpack_object *body)
+{
+    (void)body;
+    if (self->state == S_STOPPED)
+        return;
+    int64_t now = zclock_mono();
+    s_disconnect(self, now, "asked this worker to register again");
+    self->reconnect_at = now;
+}
+
+static void s_on_nothing(minga_worker_t *self, const msgpack_object *body)
+{
+    (void)self;
+    (void)body;
+}
+
+typedef void(s_on_fn)(minga_worker_t *self, const msgpack_object *body);
+
+/* What the broker may send a worker, and who handles it. */
+static const struct {
+    minga_cmd_t cmd;
+    s_on_fn *fn;
+} s_dispatch_table[] = {
+    {MINGA_CMD_WELCOME, s_on_welcome},       {MINGA_CMD_JOB, s_on_job},
+    {MINGA_CMD_CANCEL, s_on_cancel},         {MINGA_CMD_HEARTBEAT, s_on_nothing},
+    {MINGA_CMD_DISCONNECT, s_on_disconnect}, {MINGA_CMD_ERROR, s_on_error},
+};
+
+/* A message on the DEALER (any message proves the broker alive: invariant 4). */
+static void s_on_broker(minga_worker_t *self, int64_t now)
+{
+    zmsg_t *zm = zmsg_recv(self->dealer);
+    if (!zm)
+        return;
+    self->broker_expiry = now + (int64_t)self->opts.heartbeat_ms * self->opts.liveness;
+    self->reconnect_delay = 1000;
+    minga_pmsg_t m;
+    minga_perr_t perr;
+    char err[256];
+    minga_pmsg_init(&m);
+    if (minga_pmsg_decode(&m, &zm, false, self->opts.max_body + 65536, &perr, err, sizeof err) !=
+        0) {
+        minga_warn("broker %s: dropped a %s message: %s: %s", self->endpoint, m.cmd_text,
+                   minga_perr_name(perr), err);
+        minga_pmsg_clear(&m);
+        return;
+    }
+    size_t i = 0, n = sizeof s_dispatch_table / sizeof s_dispatch_table[0];
+    while (i < n && s_dispatch_table[i].cmd != m.cmd)
+        i++;
+    if (i < n)
+        s_dispatch_table[i].fn(self, m.root);
+    else
+        minga_warn("broker %s: dropped a %s message, not one for a worker", self->endpoint,
+                   m.cmd_text);
+    minga_pmsg_clear(&m);
+}
+
+/* The drain is over (no handler left, or the time-out): release what still runs (the attempt
+ * is not counted), say DISCONNECT, leave. Returns 0 or MINGA_ETIMEOUT when jobs were handed
+ * back. */
+static int s_finish_drain(minga_worker_t *self)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < self->nslots; i++) {
+        minga_task_t *task = self->slots[i].task;
+        if (task && !task->abandoned) {
+            task->abandoned = true;
+            s_send_release(self, task->id);
+            rc = MINGA_ETIMEOUT;
+        }
+    }
+    s_send_simple(self, MINGA_CMD_DISCONNECT, "draining");
+    self->state = S_STOPPED;
+    return rc;
+}
+
+/* END from a handler thread: answer the broker, free the slot, start a pending task. While
+ * draining, first lower the capacity to what is still held, so no new job comes. */
+static void s_on_end(minga_worker_t *self, s_slot_t *slot, minga_task_t *task)
+{
+    slot->task = NULL;
+    if (!task->abandoned) {
+        unsigned held = s_busy(self);
+        if (atomic_load(&self->draining) && held > 0)
+            s_send_ready(self, held);
+        if (task->failed)
+            s_send_fail(self, task->id, task->retryable, task->code, task->message);
+        else
+            s_send_done(self, task->id, task->result, task->result_size);
+    }
+    s_task_destroy(&task);
+    minga_task_t *next = zlist_pop(self->pending);
+    if (next && !s_dispatch(self, next))
+        zlist_push(self->pending, next);
+}
+
+static void s_on_pipe(minga_worker_t *self, s_slot_t *slot)
+{
+    char *cmd = NULL;
+    minga_task_t *task = NULL;
+    uint64_t done = 0, total = 0;
+    char *text = NULL;
+    if (zsock_recv(slot->actor, "sp88s", &cmd, &task, &done, &total, &text) == -1)
+        return;
+    if (cmd && task && strcmp(cmd, "END") == 0) {
+        s_on_end(self, slot, task);
+    } else if (cmd && task && strcmp(cmd, "PROGRESS") == 0 && !task->abandoned) {
+        s_send_progress(self, task->id, done, total, text);
+    }
+    free(cmd);
+    free(text);
+}
+
+static void s_start_drain(minga_worker_t *self, int64_t now)
+{
+    unsigned held = s_busy(self);
+    minga_info("draining: %u job(s) running, %zu waiting; leaving within %u s", held,
+               zlist_size(self->pending), self->opts.drain_ms / 1000);
+    atomic_store(&self->draining, true);
+    self->drain_deadline = now + self->opts.drain_ms;
+    minga_task_t *task;
+    while ((task = zlist_pop(self->pending))) {
+        s_send_release(self, task->id);
+        s_task_destroy(&task);
+    }
+    if (self->state == S_ONLINE) {
+        self->state = S_DRAINING;
+        if (held)
+            s_send_ready(self, held);
+    }
+}
+
+/* ---------------------------------------------------------------- main loop */
+
+static int64_t s_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Timers: reconnect, heartbeat, broker liveness. */
+static void s_timers(minga_worker_t *self, int64_t now)
+{
+    if (self->state == S_OFFLINE) {
+        if (now >= self->reconnect_at)
+            s_connect(self, now);
+        return;
+    }
+    if (now >= self->broker_expiry) {
+        s_disconnect(self, now, "has been silent for too long");
+    } else if (now >= self->heartbeat_at) {
+        s_send_simple(self, MINGA_CMD_HEARTBEAT, NULL);
+        self->heartbeat_at = now + self->opts.heartbeat_ms;
+    }
+}
+
+/* One turn: poll the DEALER and the slots until the next timer, then handle what is due. */
+static void s_turn(minga_worker_t *self)
+{
+    zmq_pollitem_t items[1 + 1024];
+    int n = 0;
+    int64_t now = zclock_mono();
+    int64_t wake = now + 1000;
+    if (self->dealer)
+        items[n++] = (zmq_pollitem_t){zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
+    for (unsigned i = 0; i < self->nslots; i++)
+        items[n++] = (zmq_pollitem_t){zsock_resolve(self->slots[i].actor), 0, ZMQ_POLLIN, 0};
+    if (self->state == S_OFFLINE)
+        wake = s_min(wake, self->reconnect_at);
+    else
+        wake = s_min(s_min(wake, self->heartbeat_at), self->broker_expiry);
+    if (atomic_load(&self->draining))
+        wake = s_min(wake, self->drain_deadline);
+    long timeout = wake > now ? (long)(wake - now) : 0;
+    int rc = zmq_poll(items, n, timeout);
+    now = zclock_mono();
+    if (rc > 0) {
+        int k = 0;
+        if (self->dealer && (items[k++].revents & ZMQ_POLLIN))
+            s_on_broker(self, now);
+        for (unsigned i = 0; i < self->nslots; i++, k++)
+            if (items[k].revents & ZMQ_POLLIN)
+                s_on_pipe(self, &self->slots[i]);
+    }
+    if (self->state != S_STOPPED)
+        s_timers(self, now);
+}
+
+/* Is the drain over? (invariant 2: every job answered or released before DISCONNECT) */
+static bool s_drain_over(minga_worker_t *self, int64_t now)
+{
+    return atomic_load(&self->draining) && self->state != S_STOPPED &&
+           (s_busy(self) == 0 || now >= self->drain_deadline);
+}
+
+int minga_worker_run(minga_worker_t *self)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    self->reconnect_delay = 1000;
+    self->reconnect_at = zclock_mono();
+    minga_info("serving %s%s on %s, capacity %u", self->table[0].type,
+               self->table[0].fn && self->table[1].fn ? "..." : "", self->endpoint, self->nslots);
+    int rc = 0;
+    while (self->state != S_STOPPED) {
+        if (s_stop_requested && !atomic_load(&self->draining))
+            s_start_drain(self, zclock_mono());
+        if (s_drain_over(self, zclock_mono())) {
+            rc = s_finish_drain(self);
+            break;
+        }
+        s_turn(self);
+    }
+    minga_info("left the broker %s%s", self->endpoint,
+               rc ? " (jobs handed back at the drain time-out)" : "");
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the program */
+
+int minga_worker_main(const char *program, const minga_handler_t *table, int argc, char **argv)
+{
+    minga_worker_options_t opts;
+    minga_worker_options_init(&opts);
+    minga_log_set_program(program);
+    int prc = minga_worker_options_parse(&opts, program, argc, argv);
+    if (prc == 1)
+        return 0;
+    if (prc)
+        return 2;
+    if (!opts.name)
+        opts.name = program;
+    zsys_handler_set(NULL);
+    zsys_set_linger(1000);
+    minga_worker_t *worker = NULL;
+    if (minga_worker_new(&worker, table, &opts) != 0)
+        return 1;
+    int rc = minga_worker_run(worker);
+    bool stuck = false;
+    for (unsigned i = 0; i < worker->nslots; i++)
+        stuck |= worker->slots[i].task != NULL;
+    if (stuck) {
+        /* A handler still runs past the drain time-out: its thread cannot be joined. Let the
+         * DISCONNECT leave, then go. */
+        zsock_destroy(&worker->dealer);
+        zclock_sleep(100);
+        if (opts.pid_file)
+            unlink(opts.pid_file);
+        _exit(1);
+    }
+    minga_worker_destroy(&worker);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,129 @@
+/*
+ * test_worker.c: minga-test-worker, the worker of the `test.echo` job type, built with the
+ * tests. Its body is a msgpack map, every key optional:
+ *   sleep_ms  uint     sleep that long before answering
+ *   fail      "retry"  fail retryable / "fatal" fail for good
+ *   crash     true     SIGKILL itself while holding the job
+ *   times     uint     fail and crash fire only on the first N attempts (default: every one)
+ * Its result is the body, unchanged. Unknown keys are ignored; a body that is not a map, or a
+ * key of the wrong type, fails the job for good (bad_body).
+ */
+#include "minga/error.h"
+#include "minga/mpguard.h"
+#include "minga/worker.h"
+
+#include <msgpack.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    uint64_t sleep_ms;
+    const char *fail; /* "retry", "fatal" or NULL, borrowed from the unpacked body */
+    size_t fail_len;
+    bool crash;
+    uint64_t times; /* 0: every attempt */
+} s_echo_t;
+
+static bool s_key_is(const msgpack_object *k, const char *name)
+{
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(name) &&
+           memcmp(k->via.str.ptr, name, k->via.str.size) == 0;
+}
+
+/* Reads the options of body into *e; returns NULL or what is wrong. */
+static const char *s_parse(const msgpack_object *body, s_echo_t *e)
+{
+    memset(e, 0, sizeof *e);
+    if (body->type == MSGPACK_OBJECT_NIL)
+        return NULL;
+    if (body->type != MSGPACK_OBJECT_MAP)
+        return "the body is not a map";
+    for (uint32_t i = 0; i < body->via.map.size; i++) {
+        const msgpack_object *k = &body->via.map.ptr[i].key;
+        const msgpack_object *v = &body->via.map.ptr[i].val;
+        if (s_key_is(k, "sleep_ms")) {
+            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                return "sleep_ms is not an unsigned integer";
+            e->sleep_ms = v->via.u64;
+        } else if (s_key_is(k, "times")) {
+            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                return "times is not an unsigned integer";
+            e->times = v->via.u64;
+        } else if (s_key_is(k, "crash")) {
+            if (v->type != MSGPACK_OBJECT_BOOLEAN)
+                return "crash is not a boolean";
+            e->crash = v->via.boolean;
+        } else if (s_key_is(k, "fail")) {
+            if (v->type != MSGPACK_OBJECT_STR ||
+                !((v->via.str.size == 5 && memcmp(v->via.str.ptr, "retry", 5) == 0) ||
+                  (v->via.str.size == 5 && memcmp(v->via.str.ptr, "fatal", 5) == 0)))
+                return "fail is neither \"retry\" nor \"fatal\"";
+            e->fail = v->via.str.ptr;
+            e->fail_len = v->via.str.size;
+        }
+    }
+    return NULL;
+}
+
+/* Sleeps ms, reporting progress every 100 ms. */
+static void s_sleep(minga_task_t *task, uint64_t ms)
+{
+    uint64_t slept = 0;
+    while (slept < ms) {
+        uint64_t step = ms - slept < 100 ? ms - slept : 100;
+        struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        slept += step;
+        minga_task_progress(task, slept, ms, "durmiendo");
+    }
+}
+
+static int s_echo(minga_task_t *task, void *arg)
+{
+    (void)arg;
+    size_t size;
+    const uint8_t *data = minga_task_body(task, &size);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    s_echo_t e;
+    const char *wrong = NULL;
+    if (size > 0 &&
+        (minga_mpguard_check(data, size, 32) != 0 ||
+         msgpack_unpack_next(&up, (const char *)data, size, NULL) != MSGPACK_UNPACK_SUCCESS))
+        wrong = "the body is not msgpack";
+    else if (size > 0)
+        wrong = s_parse(&up.data, &e);
+    else
+        memset(&e, 0, sizeof e);
+    if (wrong) {
+        msgpack_unpacked_destroy(&up);
+        minga_task_fail(task, false, "bad_body", "test.echo: %s", wrong);
+        return MINGA_EINVAL;
+    }
+    bool fire = e.times == 0 || minga_task_attempt(task) <= e.times;
+    bool fatal = e.fail && memcmp(e.fail, "fatal", 5) == 0;
+    bool fail = e.fail != NULL;
+    msgpack_unpacked_destroy(&up);
+    if (e.sleep_ms)
+        s_sleep(task, e.sleep_ms);
+    if (fire && e.crash)
+        kill(getpid(), SIGKILL);
+    if (fire && fail) {
+        minga_task_fail(task, !fatal, fatal ? "test_fatal" : "test_retry",
+                        "test.echo failed on purpose (attempt %u)", minga_task_attempt(task));
+        return MINGA_EREJECTED;
+    }
+    return minga_task_set_result(task, data, size);
+}
+
+static const minga_handler_t s_handlers[] = {
+    {"test.echo", s_echo, NULL},
+    {NULL, NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return minga_worker_main("minga-test-worker", s_handlers, argc, argv);
+}
