@@ -49,6 +49,8 @@ typedef enum {
     MINGA_DB_JOB,             /* "job": the broker's jobs, key job id u64 */
     MINGA_DB_QUEUE,           /* "queue": the broker's ready index */
     MINGA_DB_IDEMPOTENCY,     /* "idempotency": key -> job id */
+    MINGA_DB_JOB_END,         /* "job_end": key finished_at u64 + job id u64, ended jobs by age */
+    MINGA_DB_BROKER,          /* "broker": the broker's own counters, key a name */
     MINGA_DB_COUNT
 } minga_db_t;
 
