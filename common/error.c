@@ -33,7 +33,7 @@ const char *minga_strerror(int rc)
             return s_minga_messages[i];
         return "unknown Minga error";
     }
-    if (rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE)
+    if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)
         return mdb_strerror(rc);
     if (rc < 0)
         return strerror(-rc);

@@ -22,7 +22,7 @@ struct minga_writer_t {
 
 void minga_csv_put_field(FILE *out, const char *text)
 {
-    if (!strpbrk(text, ";,\"\n\r")) {
+    if (!strpbrk(text, ";\"\n\r")) {
         fputs(text, out);
         return;
     }

@@ -354,8 +354,13 @@ int minga_store_write(minga_store_t *self, minga_store_write_fn *fn, void *arg)
             }
             continue;
         }
-        if (rc == ENOSPC || rc == EFBIG || rc == EIO || rc == EDQUOT)
-            return -rc; /* mdb_txn_commit returns positive errno codes */
+        if (rc == ENOSPC || rc == EFBIG || rc == EIO || rc == EDQUOT) {
+            /* mdb_txn_commit returns positive errno codes; a short write is EIO */
+            minga_error("store %s: write failed, nothing of it was stored: %s (is the disk "
+                        "full?)",
+                        self->path, strerror(rc));
+            return -rc;
+        }
         return rc;
     }
 }
