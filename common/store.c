@@ -43,6 +43,8 @@ static const char *s_db_names[MINGA_DB_COUNT] = {
     [MINGA_DB_JOB] = "job",
     [MINGA_DB_QUEUE] = "queue",
     [MINGA_DB_IDEMPOTENCY] = "idempotency",
+    [MINGA_DB_JOB_END] = "job_end",
+    [MINGA_DB_BROKER] = "broker",
 };
 
 struct minga_store_t {
@@ -56,7 +58,7 @@ struct minga_store_t {
 
 const char *minga_store_db_name(minga_db_t db)
 {
-    return (db >= 0 && db < MINGA_DB_COUNT && s_db_names[db]) ? s_db_names[db] : "?";
+    return (db < MINGA_DB_COUNT && s_db_names[db]) ? s_db_names[db] : "?";
 }
 
 const char *minga_store_default_dir(const char *dir)
@@ -400,3 +402,7 @@ int minga_store_info(minga_store_t *self, minga_store_info_t *info)
     mdb_txn_abort(txn);
     return 0;
 }
+
+/* Every database has a name: a minga_db_t appended without one fails to build. */
+_Static_assert(sizeof s_db_names / sizeof s_db_names[0] == MINGA_DB_COUNT,
+               "every minga_db_t needs its name in s_db_names");
