@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SIGTERM to a worker holding a sleeping job: it finishes the job (done, attempt 1), says
+# DISCONNECT and leaves; its pid file lock is released.
+source "$(dirname "$0")/test_jobs_lib.bash"
+
+m up --test-workers 1 >/dev/null
+w=$(pid_of minga-test-worker-1)
+id=$(m submit test.echo --json '{"sleep_ms": 1500}')
+wait_state "$id" leased
+kill -TERM "$w"
+sleep 0.3
+kill -0 "$w" 2>/dev/null || fail "the worker left without finishing its job"
+for _ in $(seq 100); do
+    kill -0 "$w" 2>/dev/null || break
+    sleep 0.1
+done
+kill -0 "$w" 2>/dev/null && fail "the worker did not leave after its job"
+expect_eq "state" "$(jfield "$id" .state)" done
+expect_eq "attempts" "$(jfield "$id" .attempts)" 1
+grep -q "draining" "$STORE/log/minga-test-worker-1.log" || fail "no drain in the worker log"
+for _ in $(seq 30); do
+    [ "$(m workers --json | wc -l)" = 0 ] && break
+    sleep 0.1
+done
+expect_eq "workers after the drain" "$(m workers --json | wc -l)" 0
+
+# a job submitted while no worker runs waits, then a new worker does it.
+id2=$(m submit test.echo --json '{}')
+expect_eq "queued" "$(jfield "$id2" .state)" queued
+m up --test-workers 1 >/dev/null
+expect_eq "done" "$(m wait "$id2")" "$id2 done"
+
+# the drain time-out: a job longer than it is handed back (RELEASE: attempt not counted).
+m down >/dev/null
+m up --test-workers 0 >/dev/null
+minga-test-worker --store "$STORE" --drain-timeout 1 --name slow >"$STORE/log/slow.log" 2>&1 &
+slow=$!
+id3=$(m submit test.echo --json '{"sleep_ms": 8000}')
+wait_state "$id3" leased
+kill -TERM "$slow"
+rc=0; wait "$slow" || rc=$?
+expect_eq "exit status after handing back" "$rc" 1
+wait_state "$id3" queued 5
+expect_eq "attempts after hand-back" "$(jfield "$id3" .attempts)" 0
+echo ok
