@@ -213,7 +213,7 @@ static int s_run_up(minga_cli_t *cli, int argc, char **argv)
         if (!s_exists(&up, s_families[f].binary))
             continue;
         for (int i = 1; i <= up.count[f]; i++) {
-            char name[128], pidfile[PATH_MAX + 64];
+            char name[128], pidfile[PATH_MAX + 200];
             snprintf(name, sizeof name, "%s-%d", s_families[f].binary, i);
             snprintf(pidfile, sizeof pidfile, "%s/run/%s.pid", up.store, name);
             const char *extra[] = {"--name", name, "--pid-file", pidfile, NULL};

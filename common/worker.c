@@ -113,13 +113,14 @@ typedef struct {
 } s_kept_t;
 
 /* Sends cmd with the body in self->pb now when connected, else keeps it for the next
- * connection; empties self->pb. */
+ * connection (answers only: progress and heartbeats of a lost connection are dropped);
+ * empties self->pb. */
 static void s_post(minga_worker_t *self, minga_cmd_t cmd)
 {
     msgpack_sbuffer *sb = &self->pb.sbuf;
     if (self->dealer) {
         minga_proto_send(self->dealer, NULL, true, cmd, sb->data, sb->size);
-    } else {
+    } else if (cmd != MINGA_CMD_PROGRESS && cmd != MINGA_CMD_HEARTBEAT) {
         s_kept_t *kept = malloc(sizeof *kept + sb->size);
         if (kept) {
             kept->cmd = cmd;
