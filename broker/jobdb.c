@@ -1,0 +1,382 @@
+/*
+ * jobdb.c: the broker's records in the store (see jobdb.h for the layout). Everything here runs
+ * inside a transaction the caller owns; a write function may run twice (the store retries
+ * after growing the map), so nothing here has effects outside the transaction.
+ */
+#include "jobdb.h"
+
+#include "minga/error.h"
+#include "minga/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_QREC_VERSION 1
+
+void bk_patch_clear(bk_patch_t *p)
+{
+    free(p->progress.text);
+    free(p->result);
+    free(p->error_code);
+    free(p->error_message);
+    free(p->worker);
+    memset(p, 0, sizeof *p);
+}
+
+int bk_db_open(bk_db_t *db, minga_store_t *store)
+{
+    static const struct {
+        minga_db_t db;
+        const char *name;
+    } need[] = {{MINGA_DB_JOB, "job"},
+                {MINGA_DB_QUEUE, "queue"},
+                {MINGA_DB_IDEMPOTENCY, "idempotency"},
+                {MINGA_DB_JOB_END, "job_end"},
+                {MINGA_DB_BROKER, "broker"}};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (strcmp(minga_store_db_name(need[i].db), need[i].name) != 0) {
+            minga_error("store.c has no name for database %s (minga_db_t %d): add it to the "
+                        "store's name table",
+                        need[i].name, (int)need[i].db);
+            return MINGA_EINVAL;
+        }
+    db->store = store;
+    db->job = minga_store_dbi(store, MINGA_DB_JOB);
+    db->queue = minga_store_dbi(store, MINGA_DB_QUEUE);
+    db->idem = minga_store_dbi(store, MINGA_DB_IDEMPOTENCY);
+    db->end = minga_store_dbi(store, MINGA_DB_JOB_END);
+    db->meta = minga_store_dbi(store, MINGA_DB_BROKER);
+    return 0;
+}
+
+static int s_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v, size_t vlen)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+static int s_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
+{
+    MDB_val key = {klen, (void *)k};
+    int rc = mdb_del(txn, dbi, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_put_job(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
+{
+    uint8_t k[8];
+    minga_key_u64(k, job->id);
+    char *buf;
+    size_t len;
+    int rc = minga_job_encode(job, 0, &buf, &len);
+    if (rc != 0)
+        return rc;
+    rc = s_put(txn, db->job, k, 8, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int s_put_queue(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
+{
+    uint8_t k[8];
+    minga_key_u64(k, job->id);
+    minga_pbuf_t b;
+    minga_pbuf_init(&b);
+    msgpack_pack_array(&b.pk, 8);
+    msgpack_pack_uint8(&b.pk, S_QREC_VERSION);
+    msgpack_pack_uint8(&b.pk, (uint8_t)job->state);
+    msgpack_pack_uint8(&b.pk, job->priority);
+    msgpack_pack_uint32(&b.pk, job->attempts);
+    msgpack_pack_uint32(&b.pk, job->max_attempts);
+    msgpack_pack_uint64(&b.pk, job->not_before);
+    msgpack_pack_uint32(&b.pk, job->lease_ms);
+    minga_pk_str(&b.pk, job->type);
+    int rc = s_put(txn, db->queue, k, 8, b.sbuf.data, b.sbuf.size);
+    minga_pbuf_clear(&b);
+    return rc;
+}
+
+static void s_end_key(uint8_t k[16], uint64_t finished_at, uint64_t id)
+{
+    minga_key_u64(k, finished_at);
+    minga_key_u64(k + 8, id);
+}
+
+/* Writes the index records that follow from the job's state: queue for an active job,
+ * job_end for an ended one. */
+static int s_put_index(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
+{
+    if (!minga_job_state_is_end(job->state))
+        return s_put_queue(db, txn, job);
+    uint8_t k[16], q[8];
+    s_end_key(k, job->finished_at, job->id);
+    minga_key_u64(q, job->id);
+    int rc = s_del(txn, db->queue, q, 8);
+    return rc ? rc : s_put(txn, db->end, k, 16, "", 0);
+}
+
+int bk_db_put_new(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
+{
+    int rc = s_put_job(db, txn, job);
+    if (rc == 0)
+        rc = s_put_index(db, txn, job);
+    if (rc == 0 && job->key) {
+        uint8_t v[8];
+        minga_key_u64(v, job->id);
+        rc = s_put(txn, db->idem, job->key, strlen(job->key), v, 8);
+    }
+    return rc;
+}
+
+static int s_take(char **dst, char **src)
+{
+    free(*dst);
+    *dst = NULL;
+    if (*src) {
+        *dst = strdup(*src);
+        if (!*dst)
+            return MINGA_ENOMEM;
+    }
+    return 0;
+}
+
+/* Applies the optional parts of p to job. */
+static int s_patch_parts(minga_job_t *job, const bk_patch_t *p)
+{
+    bk_patch_t *mp = (bk_patch_t *)p; /* s_take copies, never changes the source */
+    if (p->flags & BP_RESET) {
+        free(job->error_code), job->error_code = NULL;
+        free(job->error_message), job->error_message = NULL;
+        free(job->progress.text), job->progress.text = NULL;
+        job->has_progress = false;
+        free(job->result), job->result = NULL, job->result_len = 0;
+    }
+    if (p->flags & BP_NOT_BEFORE)
+        job->not_before = p->not_before;
+    if (p->flags & BP_PROGRESS) {
+        job->has_progress = true;
+        job->progress.done = p->progress.done;
+        job->progress.total = p->progress.total;
+        if (s_take(&job->progress.text, &mp->progress.text) != 0)
+            return MINGA_ENOMEM;
+    }
+    if ((p->flags & BP_RESULT) && p->result) {
+        free(job->result);
+        job->result = malloc(p->result_len);
+        if (!job->result)
+            return MINGA_ENOMEM;
+        memcpy(job->result, p->result, p->result_len);
+        job->result_len = p->result_len;
+    }
+    if (p->flags & BP_ERROR) {
+        if (s_take(&job->error_code, &mp->error_code) != 0 ||
+            s_take(&job->error_message, &mp->error_message) != 0)
+            return MINGA_ENOMEM;
+    }
+    if ((p->flags & BP_WORKER) && s_take(&job->worker, &mp->worker) != 0)
+        return MINGA_ENOMEM;
+    if (p->state != MINGA_JOB_LEASED) {
+        free(job->worker);
+        job->worker = NULL;
+    }
+    return 0;
+}
+
+int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p)
+{
+    minga_job_t job;
+    minga_job_init(&job);
+    int rc = bk_db_get_job(db, txn, p->id, &job);
+    if (rc == MINGA_ENOTFOUND || rc == MINGA_EFORMAT) {
+        minga_warn("job %llu: not in the store, change to %s skipped", (unsigned long long)p->id,
+                   minga_job_state_name(p->state));
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    bool was_end = minga_job_state_is_end(job.state);
+    bool is_end = minga_job_state_is_end(p->state);
+    if (was_end && !is_end) {
+        uint8_t k[16];
+        s_end_key(k, job.finished_at, job.id);
+        if ((rc = s_del(txn, db->end, k, 16)) != 0)
+            goto done;
+        job.finished_at = 0;
+    }
+    if (is_end && !was_end)
+        job.finished_at = p->at;
+    job.state = (minga_job_state_t)p->state;
+    job.attempts = p->attempts;
+    job.updated_at = p->at;
+    if ((rc = s_patch_parts(&job, p)) != 0)
+        goto done;
+    rc = s_put_job(db, txn, &job);
+    if (rc == 0 && !(is_end && was_end))
+        rc = s_put_index(db, txn, &job);
+done:
+    minga_job_clear(&job);
+    return rc;
+}
+
+int bk_db_put_next_id(bk_db_t *db, MDB_txn *txn, uint64_t next_id)
+{
+    uint8_t v[8];
+    minga_key_u64(v, next_id);
+    return s_put(txn, db->meta, "next_id", 7, v, 8);
+}
+
+uint64_t bk_db_next_id(bk_db_t *db, MDB_txn *txn)
+{
+    uint64_t next = 1;
+    MDB_val key = {7, "next_id"}, val;
+    if (mdb_get(txn, db->meta, &key, &val) == 0 && val.mv_size == 8)
+        next = minga_key_get_u64(val.mv_data);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, db->job, &cur) == 0) {
+        if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0 && key.mv_size == 8) {
+            uint64_t last = minga_key_get_u64(key.mv_data);
+            if (last >= next)
+                next = last + 1;
+        }
+        mdb_cursor_close(cur);
+    }
+    return next;
+}
+
+int bk_db_get_job(bk_db_t *db, MDB_txn *txn, uint64_t id, minga_job_t *job)
+{
+    uint8_t k[8];
+    minga_key_u64(k, id);
+    MDB_val key = {8, k}, val;
+    int rc = mdb_get(txn, db->job, &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return MINGA_ENOTFOUND;
+    if (rc != 0)
+        return rc;
+    char err[200];
+    rc = minga_job_decode(val.mv_data, val.mv_size, job, err, sizeof err);
+    if (rc != 0) {
+        minga_warn("job %llu: stored value unreadable: %s", (unsigned long long)id, err);
+        return MINGA_EFORMAT;
+    }
+    return 0;
+}
+
+int bk_db_get_key(bk_db_t *db, MDB_txn *txn, const char *k, uint64_t *id)
+{
+    MDB_val key = {strlen(k), (void *)k}, val;
+    int rc = mdb_get(txn, db->idem, &key, &val);
+    if (rc == MDB_NOTFOUND || (rc == 0 && val.mv_size != 8))
+        return MINGA_ENOTFOUND;
+    if (rc != 0)
+        return rc;
+    *id = minga_key_get_u64(val.mv_data);
+    return 0;
+}
+
+/* Deletes one ended job and its key. */
+static int s_purge_one(bk_db_t *db, MDB_txn *txn, uint64_t id)
+{
+    minga_job_t job;
+    minga_job_init(&job);
+    int rc = bk_db_get_job(db, txn, id, &job);
+    if (rc == 0 && !minga_job_state_is_end(job.state)) {
+        minga_job_clear(&job);
+        return 0; /* defensive: retried since; its job_end entry was stale */
+    }
+    if (rc == 0 && job.key) {
+        uint64_t owner = 0;
+        if (bk_db_get_key(db, txn, job.key, &owner) == 0 && owner == id)
+            rc = s_del(txn, db->idem, job.key, strlen(job.key));
+    }
+    minga_job_clear(&job);
+    if (rc != 0 && rc != MINGA_ENOTFOUND && rc != MINGA_EFORMAT)
+        return rc;
+    uint8_t k[8];
+    minga_key_u64(k, id);
+    return s_del(txn, db->job, k, 8);
+}
+
+int bk_db_purge(bk_db_t *db, MDB_txn *txn, uint64_t cutoff, unsigned max, unsigned *purged)
+{
+    *purged = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, db->end, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val key, val;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    while (rc == 0 && *purged < max) {
+        if (key.mv_size != 16 || minga_key_get_u64(key.mv_data) >= cutoff)
+            break;
+        uint64_t id = minga_key_get_u64((uint8_t *)key.mv_data + 8);
+        if ((rc = s_purge_one(db, txn, id)) != 0)
+            break;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        (*purged)++;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
+        if (rc == MDB_NOTFOUND || rc == EINVAL)
+            break;
+        if (rc == 0)
+            continue;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_qrec_decode(const MDB_val *val, bk_qrec_t *q)
+{
+    if (minga_mp_validate(val->mv_data, val->mv_size, 2) != 0)
+        return MINGA_EFORMAT;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    int rc = MINGA_EFORMAT;
+    size_t off = 0;
+    if (msgpack_unpack_next(&up, val->mv_data, val->mv_size, &off) != MSGPACK_UNPACK_SUCCESS)
+        goto done;
+    const msgpack_object *o = &up.data;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 8)
+        goto done;
+    const msgpack_object *a = o->via.array.ptr;
+    for (int i = 0; i < 7; i++)
+        if (a[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            goto done;
+    size_t tlen;
+    const char *t = minga_pobj_str(&a[7], &tlen);
+    if (!t || tlen > MINGA_PROTO_MAX_TYPE || a[1].via.u64 >= MINGA_JOB_STATE_COUNT)
+        goto done;
+    q->state = (uint8_t)a[1].via.u64;
+    q->priority = (uint8_t)a[2].via.u64;
+    q->attempts = (uint32_t)a[3].via.u64;
+    q->max_attempts = (uint32_t)a[4].via.u64;
+    q->not_before = a[5].via.u64;
+    q->lease_ms = (uint32_t)a[6].via.u64;
+    memcpy(q->type, t, tlen);
+    q->type[tlen] = '\0';
+    rc = 0;
+done:
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+int bk_db_load(bk_db_t *db, MDB_txn *txn, bk_db_load_fn *fn, void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, db->queue, &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val key, val;
+    bk_qrec_t q;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != 8 || s_qrec_decode(&val, &q) != 0) {
+            minga_warn("queue: unreadable entry skipped");
+            continue;
+        }
+        if ((rc = fn(arg, minga_key_get_u64(key.mv_data), &q)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
