@@ -38,6 +38,15 @@ static void s_tally_add(s_tally_t *t, const char *code)
         }
 }
 
+/* Characters (not bytes) of a UTF-8 string. */
+static int s_chars(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
 /* Prints the entries with a count, largest first, labels padded by characters. */
 static void s_tally_print(const s_tally_t *t, const char *title, size_t total)
 {
@@ -53,23 +62,30 @@ static void s_tally_print(const s_tally_t *t, const char *title, size_t total)
             order[j] = order[j - 1];
             order[j - 1] = x;
         }
-    for (size_t k = 0; k < t->n; k++) {
+    char labels[128][96];
+    int width = 0;
+    for (size_t i = 0; i < t->n && i < 128; i++) {
+        const char *l = t->codes[i].label;
+        if (t->list == MINGA_CL_COMPETENCY) /* "d) Prestar los servicios públicos de agua…" */
+            snprintf(labels[i], sizeof labels[i], "%s) %.44s%s", t->codes[i].code, l,
+                     strlen(l) > 44 ? "…" : "");
+        else
+            snprintf(labels[i], sizeof labels[i], "%s", l);
+        if (t->counts[i] && s_chars(labels[i]) > width)
+            width = s_chars(labels[i]);
+    }
+    for (size_t k = 0; k < t->n && k < 128; k++) {
         size_t i = order[k];
         if (!t->counts[i])
             continue;
-        char label[96];
-        const char *l = t->codes[i].label;
-        if (t->list == MINGA_CL_COMPETENCY) {
-            snprintf(label, sizeof label, "%s) %.60s%s", t->codes[i].code, l,
-                     strlen(l) > 60 ? "…" : "");
-            l = label;
-        }
-        /* pad to 66 characters, counting UTF-8 continuation bytes out */
-        int chars = 0;
-        for (const char *p = l; *p; p++)
-            chars += ((unsigned char)*p & 0xc0) != 0x80;
-        printf("  %s%*s %6zu  %5.1f %%\n", l, chars < 66 ? 66 - chars : 0, "", t->counts[i],
-               total ? 100.0 * (double)t->counts[i] / (double)total : 0.0);
+        char pct[16]; /* Spanish decimal comma */
+        snprintf(pct, sizeof pct, "%5.1f",
+                 total ? 100.0 * (double)t->counts[i] / (double)total : 0.0);
+        char *dot = strchr(pct, '.');
+        if (dot)
+            *dot = ',';
+        printf("  %s%*s %6zu  %s %%\n", labels[i], width - s_chars(labels[i]), "", t->counts[i],
+               pct);
     }
     free(order);
 }
@@ -196,8 +212,8 @@ static int s_print_summary(minga_store_t *store)
             char a[64], b[64];
             s_fecha(s.event.date_start, a, sizeof a);
             s_fecha(s.event.date_end, b, sizeof b);
-            printf("\nEvento %s: %s\n  del %s al %s%s%s, de %s a %s, turnos de %llu minutos, "
-                   "%llu mesas\n  participan %zu GAD y %zu cooperantes\n",
+            printf("\nEvento %s: %s\n  del %s al %s%s%s\n  de %s a %s, turnos de %llu minutos, "
+                   "%llu mesas; participan %zu GAD y %zu cooperantes\n",
                    s.event.id, s.event.name, a, b, s.event.venue ? ", en " : "",
                    s.event.venue ? s.event.venue : "", s.event.day_start, s.event.day_end,
                    (unsigned long long)s.event.slot_minutes, (unsigned long long)s.event.tables,
