@@ -38,7 +38,11 @@ static const char *s_time(uint64_t ms, char *buf, size_t size)
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     localtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    if (n >= 5 && n + 1 < size) { /* +hhmm -> +hh:mm (ISO 8601, as the exports write) */
+        memmove(buf + n - 1, buf + n - 2, 3);
+        buf[n - 2] = ':';
+    }
     return buf;
 }
 

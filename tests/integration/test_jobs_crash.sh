@@ -14,8 +14,8 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 expect_eq "attempts" "$(jfield "$id" .attempts)" 2
 [ "$elapsed" -lt 8000 ] || fail "re-lease took ${elapsed} ms (3 heartbeats are 3 s)"
 alive=0
-kill -0 "$p1" 2>/dev/null && alive=$((alive + 1))
-kill -0 "$p2" 2>/dev/null && alive=$((alive + 1))
+alive "$p1" && alive=$((alive + 1))
+alive "$p2" && alive=$((alive + 1))
 expect_eq "workers alive after the crash" "$alive" 1
 
 out=$(m up --test-workers 2)

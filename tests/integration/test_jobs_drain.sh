@@ -9,12 +9,12 @@ id=$(m submit test.echo --json '{"sleep_ms": 1500}')
 wait_state "$id" leased
 kill -TERM "$w"
 sleep 0.3
-kill -0 "$w" 2>/dev/null || fail "the worker left without finishing its job"
+alive "$w" || fail "the worker left without finishing its job"
 for _ in $(seq 100); do
-    kill -0 "$w" 2>/dev/null || break
+    alive "$w" || break
     sleep 0.1
 done
-kill -0 "$w" 2>/dev/null && fail "the worker did not leave after its job"
+alive "$w" && fail "the worker did not leave after its job"
 expect_eq "state" "$(jfield "$id" .state)" done
 expect_eq "attempts" "$(jfield "$id" .attempts)" 1
 grep -q "draining" "$STORE/log/minga-test-worker-1.log" || fail "no drain in the worker log"

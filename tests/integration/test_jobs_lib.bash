@@ -1,7 +1,7 @@
 # test_jobs_lib.bash: shared by the test_jobs_*.sh integration tests (sourced, not a test).
 # Each test gets its own short store from mktemp, and `minga down` always runs at exit.
 set -euo pipefail
-: "${MINGA_BIN:?MINGA_BIN must name the build's bin directory}"
+: "${MINGA_BIN:?MINGA_BIN must name the bin directory of the build}"
 export PATH="$MINGA_BIN:$PATH"
 unset MINGA_STORE
 
@@ -50,3 +50,10 @@ wait_state() {
 
 # pid_of NAME: the pid in STORE/run/NAME.pid.
 pid_of() { cat "$STORE/run/$1.pid"; }
+
+# alive PID: the process exists and is not a zombie (PID 1 here may reap late).
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}

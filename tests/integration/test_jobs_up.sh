@@ -22,7 +22,7 @@ expect_eq "third worker" "$(grep -c iniciado <<<"$out")" 1
 rc=0; timeout 10 minga-broker --store "$STORE" >/dev/null 2>"$STORE/err" || rc=$?
 expect_eq "second broker exit status" "$rc" 1
 grep -q "minga-broker.pid" "$STORE/err" || fail "second broker: $(cat "$STORE/err")"
-kill -0 "$b" || fail "the first broker died"
+alive "$b" || fail "the first broker died"
 expect_eq "pid file kept" "$(pid_of minga-broker)" "$b"
 
 # a stale pid file (a pid, no lock) does not count as running
@@ -32,7 +32,7 @@ m up --test-workers 1 >/dev/null
 [ "$(pid_of minga-broker)" != "$$" ] || fail "a stale pid file was taken for a running broker"
 m down >/dev/null
 ls "$STORE"/run/*.pid >/dev/null 2>&1 && fail "pid files left after down"
-kill -0 "$b" 2>/dev/null && fail "broker still running after down"
+alive "$b" && fail "broker still running after down"
 
 rc=0; m up --test-workers x >/dev/null 2>&1 || rc=$?
 expect_eq "usage error" "$rc" 2

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""report_broker.py: turns run_broker.sh's figures (one JSON object per line) into
+results/broker.json (every figure, the date, the machine, the commands) and results/broker.md
+(tables, ratios, targets met or missed). Called by run_broker.sh; not run on its own."""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+lines_path, json_path, md_path, build, jobs, capacity, rate, seconds, fill = sys.argv[1:10]
+rows = [json.loads(l) for l in open(lines_path) if l.strip()]
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+machine = {
+    "cpu": sh("lscpu | sed -n 's/^Model name: *//p' | head -1"),
+    "cpus": os.cpu_count(),
+    "memory": sh("free -h | awk '/Mem:/{print $2}'"),
+    "kernel": platform.release(),
+    "os": sh(". /etc/os-release && echo $PRETTY_NAME"),
+    "beanstalkd": sh("beanstalkd -v"),
+    "gearmand": sh("gearmand --version 2>&1 | head -1"),
+    "filesystem_of_tmp": sh("df -T /tmp | awk 'NR==2{print $2}'"),
+}
+meta = {
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "commit": sh("git -C %s rev-parse --short HEAD" % os.path.dirname(os.path.abspath(__file__))),
+    "machine": machine,
+    "command": "tests/bench/run_broker.sh %s" % build,
+    "parameters": {"jobs": int(jobs), "inflight": 1000, "minga_capacity": int(capacity),
+                   "latency_rate": int(rate), "latency_seconds": int(seconds),
+                   "fill_jobs": int(fill), "body_bytes": 64},
+}
+
+
+def tput(system, workers, cap=None):
+    for r in rows:
+        if r.get("mode") == "throughput" and r["system"] == system and r["workers"] == workers:
+            if cap is None or r["capacity"] == cap:
+                return r
+    return None
+
+
+def get(mode, when=None):
+    for r in rows:
+        if r.get("mode") == mode and (when is None or r.get("when") == when):
+            return r
+    return None
+
+
+cap = int(capacity)
+ratios = {}
+for w in (1, 2):
+    m = tput("minga", w, cap)
+    m1 = tput("minga", w, 1)
+    for other in ("beanstalkd", "gearmand", "zmq"):
+        o = tput(other, w)
+        if m and o:
+            ratios["minga_c%d_vs_%s_w%d" % (cap, other, w)] = round(m["jobs_per_s"] / o["jobs_per_s"], 2)
+        if m1 and o and other != "zmq":
+            ratios["minga_c1_vs_%s_w%d" % (other, w)] = round(m1["jobs_per_s"] / o["jobs_per_s"], 2)
+
+lat = get("latency")
+mem_fill = get("memory", "after enqueueing")
+mem_restart = get("memory", "after restart")
+restart = get("restart")
+serve = get("serve")
+targets = []
+
+
+def target(name, value, goal, ok, unit=""):
+    targets.append({"target": name, "value": value, "goal": goal, "met": bool(ok)})
+
+
+r = ratios.get("minga_c%d_vs_beanstalkd_w2" % cap)
+target("throughput >= 5x beanstalkd-binlog at W=2", r, ">= 5", r is not None and r >= 5)
+r = ratios.get("minga_c%d_vs_gearmand_w2" % cap)
+target("throughput >= 5x gearmand at W=2", r, ">= 5", r is not None and r >= 5)
+r = ratios.get("minga_c%d_vs_zmq_w2" % cap)
+target(">= 25% of the raw zmq ceiling at W=2", r, ">= 0.25", r is not None and r >= 0.25)
+if lat:
+    target("p99 < 2 ms at %s jobs/s" % rate, lat["p99_ms"], "< 2 ms", lat["p99_ms"] < 2)
+if mem_fill:
+    v = round(mem_fill["vmhwm_kib"] / 1024, 1)
+    target("broker VmHWM < 256 MiB with %s queued" % fill, v, "< 256 MiB", v < 256)
+if serve:
+    target("restart to serving < 5 s with %s jobs" % fill, serve["first_job_done_s"], "< 5 s",
+           serve["first_job_done_s"] < 5)
+
+doc = dict(meta, figures=rows, ratios=ratios, targets=targets)
+with open(json_path, "w") as f:
+    json.dump(doc, f, indent=2, ensure_ascii=False)
+    f.write("\n")
+
+out = []
+out.append("# Broker benchmark\n")
+out.append("Written by `tests/bench/run_broker.sh` (do not edit by hand; run it again).\n")
+out.append("- date: %s, commit %s" % (meta["date"], meta["commit"]))
+out.append("- machine: %s, %s CPUs, %s RAM, %s, kernel %s; /tmp on %s" % (
+    machine["cpu"], machine["cpus"], machine["memory"], machine["os"], machine["kernel"],
+    machine["filesystem_of_tmp"]))
+out.append("- command: `%s`" % meta["command"])
+out.append("- work: %s jobs of a 64-byte no-op body, one producer with at most 1,000 jobs in "
+           "flight (enqueued, not yet done), W workers; everything on loopback, started by the "
+           "benchmark in the same run.\n" % jobs)
+out.append("## Throughput (jobs/s)\n")
+out.append("| system | durable | W=1 | W=2 |")
+out.append("|---|---|---|---|")
+def cell(r):
+    return "%s" % format(int(r["jobs_per_s"]), ",") if r else "—"
+out.append("| minga-broker, worker credit %d | yes (LMDB, group commit) | %s | %s |" % (
+    cap, cell(tput("minga", 1, cap)), cell(tput("minga", 2, cap))))
+out.append("| minga-broker, worker credit 1 | yes | %s | %s |" % (
+    cell(tput("minga", 1, 1)), cell(tput("minga", 2, 1))))
+out.append("| beanstalkd %s, binlog on (default fsync) | binlog | %s | %s |" % (
+    machine["beanstalkd"].replace("beanstalkd ", ""), cell(tput("beanstalkd", 1)), cell(tput("beanstalkd", 2))))
+out.append("| gearmand, background jobs | no (memory queue) | %s | %s |" % (
+    cell(tput("gearmand", 1)), cell(tput("gearmand", 2))))
+out.append("| raw libzmq LB broker, credit %d (ceiling) | no | %s | %s |" % (
+    cap, cell(tput("zmq", 1)), cell(tput("zmq", 2))))
+out.append("")
+out.append("Ratios: " + ", ".join("%s = %s" % kv for kv in sorted(ratios.items())) + "\n")
+if lat:
+    out.append("## Open-loop latency, Minga, %s jobs/s for %s s, W=2\n" % (rate, seconds))
+    out.append("| jobs | sent at | p50 | p90 | p99 | p99.9 | max |")
+    out.append("|---|---|---|---|---|---|---|")
+    out.append("| %d | %s/s | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %.3f ms |\n" % (
+        lat["measured"], format(int(lat["send_rate"]), ","), lat["p50_ms"], lat["p90_ms"],
+        lat["p99_ms"], lat["p999_ms"], lat["max_ms"]))
+if mem_fill:
+    out.append("## Broker memory and restart with %s jobs queued\n" % format(int(fill), ","))
+    out.append("| when | VmHWM | RssAnon | RssFile |")
+    out.append("|---|---|---|---|")
+    for m in (mem_fill, mem_restart):
+        if m:
+            out.append("| %s | %.1f MiB | %.1f MiB | %.1f MiB |" % (
+                m["when"], m["vmhwm_kib"] / 1024, m["rssanon_kib"] / 1024, m["rssfile_kib"] / 1024))
+    out.append("")
+    f = get("fill")
+    if f:
+        out.append("Enqueueing them (BATCH of 10,000): %.1f s, %s jobs/s." % (
+            f["seconds"], format(int(f["jobs_per_s"]), ",")))
+    if restart:
+        out.append("Restart (`minga up`, until the broker answers PING): %.2f s." % (restart["up_ms"] / 1000))
+    if serve:
+        out.append("From the restart's first PING attempt: PING answered after %.3f s; a priority-0 "
+                   "job enqueued then was done by a fresh worker %.3f s after it." % (
+                       serve["ping_s"], serve["first_job_done_s"]))
+    out.append("")
+out.append("## Targets\n")
+out.append("| target | value | goal | met |")
+out.append("|---|---|---|---|")
+for t in targets:
+    out.append("| %s | %s | %s | %s |" % (t["target"], t["value"], t["goal"], "yes" if t["met"] else "**no**"))
+out.append("")
+with open(md_path, "w") as f:
+    f.write("\n".join(out))

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# run_broker.sh: the job-queue benchmark, in one command:
+#
+#   tests/bench/run_broker.sh [BUILD_DIR]     (default: build-runtime-rel, built Release here)
+#
+# In one run, on loopback, on this machine: 64-byte no-op jobs, one producer with up to 1,000
+# jobs in flight, W = 1 and W = 2 workers, for
+#   - minga-broker (durable: every job committed to LMDB before it is accepted), workers =
+#     minga-test-worker processes with credit CAPACITY, and with credit 1;
+#   - beanstalkd with its binlog (-b, default fsync policy), workers reserve + delete;
+#   - gearmand, background jobs, libgearman workers (its default queue is in memory);
+#   - a raw libzmq load-balancing broker with worker credit and no persistence: the ceiling.
+# Then Minga's open-loop latency at RATE jobs/s (p50/p99 enqueue -> done), its broker's memory
+# with FILL jobs queued (VmHWM, RssAnon, RssFile from /proc/PID/status), and the time from a
+# restart to serving with those jobs in the store.
+# Results: tests/bench/results/broker.json (every figure, with date, machine and commands)
+# and tests/bench/results/broker.md (the table and the ratios against the targets).
+# Environment: JOBS (200000), CAPACITY (64), RATE (5000), LAT_SECONDS (10), FILL (1000000).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build-runtime-rel}
+JOBS=${JOBS:-200000}
+CAPACITY=${CAPACITY:-64}
+RATE=${RATE:-5000}
+SECONDS_LAT=${LAT_SECONDS:-10}
+FILL=${FILL:-1000000}
+results=$here/results
+mkdir -p "$results"
+
+if [ -z "${1:-}" ]; then
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j "$(nproc)" --target minga minga-broker minga-test-worker \
+        bench_broker >/dev/null
+fi
+bin=$build/bin
+for b in minga minga-broker minga-test-worker bench_broker; do
+    [ -x "$bin/$b" ] || { echo "run_broker.sh: $bin/$b missing" >&2; exit 1; }
+done
+command -v beanstalkd >/dev/null || { echo "run_broker.sh: beanstalkd missing" >&2; exit 1; }
+command -v gearmand >/dev/null || { echo "run_broker.sh: gearmand missing" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/minga-XXXXXX)
+out=$work/lines.jsonl
+: >"$out"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    "$bin/minga" --store "$work/s" down --drain-timeout 2 >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+record() { # record JSON COMMAND: appends the figure with the exact command
+    jq -c --arg cmd "$2" '. + {command: $cmd}' <<<"$1" >>"$out"
+    echo "$1" >&2
+}
+run() { # run COMMAND...: runs the bench driver, records its line
+    local line
+    line=$("$@")
+    record "$line" "$*"
+}
+
+# --- beanstalkd (binlog) and gearmand
+for w in 1 2; do
+    port=$(free_port)
+    rm -rf "$work/binlog" && mkdir -p "$work/binlog"
+    beanstalkd -l 127.0.0.1 -p "$port" -b "$work/binlog" &
+    bp=$!
+    pids+=("$bp")
+    sleep 0.3
+    run "$bin/bench_broker" throughput beanstalkd --port "$port" --jobs "$JOBS" --workers "$w" \
+        --inflight 1000
+    kill "$bp"
+    wait "$bp" 2>/dev/null || true
+
+    port=$(free_port)
+    gearmand --listen=127.0.0.1 --port="$port" --log-file=none --threads=1 >/dev/null 2>&1 &
+    gp=$!
+    pids+=("$gp")
+    sleep 0.5
+    run "$bin/bench_broker" throughput gearmand --port "$port" --jobs "$JOBS" --workers "$w" \
+        --inflight 1000
+    kill "$gp"
+    wait "$gp" 2>/dev/null || true
+done
+
+# --- the raw zmq ceiling
+for w in 1 2; do
+    run "$bin/bench_broker" throughput zmq --jobs "$JOBS" --workers "$w" --inflight 1000 \
+        --capacity "$CAPACITY"
+done
+
+# --- minga
+start_broker() {
+    rm -rf "$work/s"
+    "$bin/minga" --store "$work/s" up --test-workers 0 --match-workers 0 --notify-workers 0 \
+        --report-workers 0 >/dev/null
+}
+stop_broker() { "$bin/minga" --store "$work/s" down --drain-timeout 10 >/dev/null; }
+for w in 1 2; do
+    for cap in "$CAPACITY" 1; do
+        start_broker
+        run "$bin/bench_broker" throughput minga --store "$work/s" \
+            --worker-bin "$bin/minga-test-worker" --jobs "$JOBS" --workers "$w" \
+            --inflight 1000 --capacity "$cap"
+        stop_broker
+    done
+done
+
+# --- latency, open loop
+start_broker
+run "$bin/bench_broker" latency --store "$work/s" --worker-bin "$bin/minga-test-worker" \
+    --rate "$RATE" --seconds "$SECONDS_LAT" --workers 2 --capacity "$CAPACITY"
+stop_broker
+
+# --- memory with FILL queued jobs, then restart to serving
+mem() { # mem PID WHEN
+    local f=/proc/$1/status
+    jq -nc --arg when "$2" --argjson hwm "$(awk '/VmHWM/{print $2}' "$f")" \
+        --argjson anon "$(awk '/RssAnon/{print $2}' "$f")" \
+        --argjson file "$(awk '/RssFile/{print $2}' "$f")" --argjson jobs "$FILL" \
+        '{mode: "memory", system: "minga", when: $when, jobs: $jobs, vmhwm_kib: $hwm,
+          rssanon_kib: $anon, rssfile_kib: $file}'
+}
+start_broker
+bpid=$(cat "$work/s/run/minga-broker.pid")
+run "$bin/bench_broker" fill --store "$work/s" --jobs "$FILL"
+record "$(mem "$bpid" "after enqueueing")" "grep -E 'VmHWM|RssAnon|RssFile' /proc/$bpid/status"
+stop_broker
+t0=$(date +%s%N)
+"$bin/minga" --store "$work/s" up --test-workers 0 --match-workers 0 --notify-workers 0 \
+    --report-workers 0 >/dev/null
+t1=$(date +%s%N)
+bpid=$(cat "$work/s/run/minga-broker.pid")
+record "$(jq -nc --argjson ms $(((t1 - t0) / 1000000)) --argjson jobs "$FILL" \
+    '{mode: "restart", system: "minga", jobs: $jobs, up_ms: $ms}')" \
+    "minga --store STORE up (broker restart with $FILL jobs, until it answers PING)"
+run "$bin/bench_broker" serve --store "$work/s" --worker-bin "$bin/minga-test-worker"
+record "$(mem "$bpid" "after restart")" "grep -E 'VmHWM|RssAnon|RssFile' /proc/$bpid/status"
+stop_broker
+
+# --- results
+/usr/bin/python3 "$here/report_broker.py" "$out" "$results/broker.json" "$results/broker.md" \
+    "$build" "$JOBS" "$CAPACITY" "$RATE" "$SECONDS_LAT" "$FILL"
+echo "run_broker.sh: results in $results/broker.md and broker.json" >&2
