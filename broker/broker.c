@@ -399,13 +399,15 @@ static void s_cascade(broker_t *self, uint64_t parent, minga_job_state_t st)
 {
     char key[24];
     s_idkey(key, sizeof key, parent);
-    s_ids_t *kids = zhashx_lookup(self->children, key);
-    if (!kids)
+    s_ids_t *found = zhashx_lookup(self->children, key);
+    if (!found)
         return;
-    zhashx_freefn(self->children, key, NULL);
+    s_ids_t kids = *found; /* taken over: the entry is removed without its array */
+    found->v = NULL;
+    found->n = 0;
     zhashx_delete(self->children, key);
-    for (size_t i = 0; i < kids->n; i++) {
-        uint32_t cidx = bx_jobs_find(&self->jobs, kids->v[i]);
+    for (size_t i = 0; i < kids.n; i++) {
+        uint32_t cidx = bx_jobs_find(&self->jobs, kids.v[i]);
         if (cidx == BX_NIL)
             continue;
         bx_job_t *c = BX_JOB(&self->jobs, cidx);
@@ -429,7 +431,7 @@ static void s_cascade(broker_t *self, uint64_t parent, minga_job_state_t st)
         }
         s_end(self, cidx, st);
     }
-    s_ids_destroy((void **)&kids);
+    free(kids.v);
 }
 
 static int s_add_child(broker_t *self, uint64_t parent, uint64_t child)
