@@ -1890,7 +1890,7 @@ static int s_worker_ready(broker_t *self, minga_pmsg_t *m, char *err, size_t err
     (void)err_id;
     static const minga_pfield_t fields[] = {
         {"types", MINGA_PF_STRS, true, 1, MINGA_PROTO_MAX_TYPES},
-        {"capacity", MINGA_PF_UINT, false, 1, MINGA_PROTO_MAX_CAPACITY},
+        {"capacity", MINGA_PF_UINT, false, 0, MINGA_PROTO_MAX_CAPACITY},
         {"name", MINGA_PF_STR, false, 0, MINGA_PROTO_MAX_NAME},
         {"rid", MINGA_PF_UINT, false, 0, 0},
     };

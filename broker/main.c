@@ -7,6 +7,7 @@
 #include "broker.h"
 
 #include "minga/error.h"
+#include "minga/launch.h"
 #include "minga/log.h"
 #include "minga/proto.h"
 #include "minga/store.h"
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,33 +129,22 @@ static int s_prepare_dirs(const char *store, char **real)
     return s_mkdir(path, 0755) == 0 ? 0 : MINGA_EIO;
 }
 
-/* Takes the exclusive lock on STORE/run/minga-broker.pid and writes our pid; returns the
- * descriptor (kept open for the life of the process) or -1. */
+/* Takes the exclusive lock on STORE/run/minga-broker.pid (launch.h, shared with `minga up`)
+ * and writes our pid; returns the descriptor (kept open for the life of the process) or -1. */
 static int s_lock_pidfile(const char *real)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/run/minga-broker.pid", real);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        minga_error("cannot open %s: %s", path, strerror(errno));
+    int fd = -1;
+    pid_t holder = 0;
+    int rc = minga_pidfile_lock(path, &fd, &holder);
+    if (rc == MINGA_EBUSY) {
+        minga_error("minga-broker already running for %s (pid %ld; lock held on %s)", real,
+                    (long)holder, path);
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        char buf[32] = "";
-        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-        buf[n > 0 ? n : 0] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        if (errno == EWOULDBLOCK || errno == EAGAIN || n >= 0)
-            minga_error("minga-broker already running for %s (pid %s; lock held on %s)", real,
-                        buf[0] ? buf : "?", path);
-        close(fd);
-        return -1;
-    }
-    char pid[32];
-    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
-        minga_error("cannot write %s: %s", path, strerror(errno));
-        close(fd);
+    if (rc != 0) {
+        minga_error("cannot lock %s: %s", path, minga_strerror(rc));
         return -1;
     }
     return fd;
