@@ -395,7 +395,7 @@ int minga_worker_options_parse(minga_worker_options_t *opts, const char *program
             return 2;
         }
         const char *v = argv[++i];
-        unsigned secs;
+        unsigned secs = 0;
         int rc = 0;
         switch (k) {
         case 0:
