@@ -262,6 +262,9 @@ static const minga_code_t *s_find_code(const minga_code_t *entries, size_t n, co
 static const minga_code_t *s_find_word(minga_codelist_t list, const char *query)
 {
     const s_list_t *l = &s_lists[list];
+    for (size_t i = 0; i < l->n; i++) /* the canonical code itself: no folding */
+        if (strcmp(query, l->entries[i].code) == 0)
+            return &l->entries[i];
     char want[512], have[512];
     s_key(want, sizeof want, query);
     if (!want[0])

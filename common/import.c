@@ -34,13 +34,12 @@
 #define S_MAX_FILE (1ull << 31)
 
 typedef struct {
-    void *rec;
     long line;
     uint8_t key[3 * MINGA_KEY_ID];
-    int keylen;
-    char *value; /* encoded msgpack */
-    size_t vlen;
-    bool bad; /* an error was reported for this row */
+    int keylen;        /* -1 for a bad row */
+    size_t voff, vlen; /* the encoded value in the arena */
+    bool bad;          /* an error was reported for this row */
+    char id[100];      /* the record's id as the change log and messages show it */
 } s_row_t;
 
 typedef struct {
@@ -58,15 +57,17 @@ typedef struct {
     int ncols;
     bool header_done;
     bool abort;
-    long line;    /* line being fed */
-    int col;      /* current column in the row */
-    int newlines; /* line breaks inside the current row's fields */
-    void *cur;    /* record being filled */
-    bool cur_bad;
+    long line;         /* line being fed */
+    int col;           /* current column in the row */
+    int newlines;      /* line breaks inside the current row's fields */
+    void *cur;         /* record being filled */
     size_t row_errors; /* report->nerrors when the current row began */
     char errbuf[320];
-    /* write stats */
-    uint64_t slots; /* the event's slot count, for participants */
+    MDB_txn *rtxn;         /* read snapshot for reference checks, closed before writing */
+    bool event_ok;         /* per-event kinds: the event exists */
+    uint64_t slots;        /* the event's slot count, for participants */
+    msgpack_sbuffer arena; /* every row's encoded value, one after the other */
+    msgpack_packer pk;
 } s_import_t;
 
 static void s_error(s_import_t *im, long line, int column, const char *field, const char *fmt, ...)
@@ -97,8 +98,35 @@ void minga_import_report_clear(minga_import_report_t *report)
     memset(report, 0, sizeof *report);
 }
 
-static int s_push_row(s_import_t *im, void *rec, long line, bool bad)
+static void s_check_row_refs(s_import_t *im, const void *rec, long line);
+static void s_check_record(s_import_t *im, void *rec, long line);
+static int s_set_event(s_import_t *im, void *rec);
+static void s_display_id(const s_import_t *im, const void *rec, char *out, size_t cap);
+
+/* Ends a parsed record: cross-field rules and references (when its fields were good), its
+ * key and its encoding into the arena; the row joins the list, the record is left for reuse. */
+static int s_finish_row(s_import_t *im, void *rec, long line, bool bad)
 {
+    s_row_t row = {.line = line, .bad = bad, .keylen = -1};
+    int rc = s_set_event(im, rec);
+    if (rc)
+        return rc;
+    if (!bad) {
+        size_t before = im->report->nerrors;
+        s_check_record(im, rec, line);
+        if (im->report->nerrors == before)
+            s_check_row_refs(im, rec, line);
+        row.bad = im->report->nerrors > before;
+    }
+    if (!row.bad) {
+        row.keylen = minga_record_key(im->type, rec, row.key);
+        s_display_id(im, rec, row.id, sizeof row.id);
+        row.voff = im->arena.size;
+        minga_record_pack(im->type, rec, &im->pk);
+        if (!im->arena.data)
+            return MINGA_ENOMEM;
+        row.vlen = im->arena.size - row.voff;
+    }
     if (im->nrows == im->caprows) {
         size_t cap = im->caprows ? im->caprows * 2 : 1024;
         s_row_t *grown = realloc(im->rows, cap * sizeof *grown);
@@ -107,7 +135,7 @@ static int s_push_row(s_import_t *im, void *rec, long line, bool bad)
         im->rows = grown;
         im->caprows = cap;
     }
-    im->rows[im->nrows++] = (s_row_t){.rec = rec, .line = line, .bad = bad};
+    im->rows[im->nrows++] = row;
     return 0;
 }
 
@@ -214,10 +242,8 @@ static void s_csv_field(void *s, size_t len, void *data)
     if (c >= im->ncols || c >= S_MAX_COLUMNS || im->colmap[c] < 0)
         return; /* the row's field count is checked at its end */
     const minga_field_t *f = &im->type->fields[im->colmap[c]];
-    if (minga_field_parse(f, im->cur, text, im->errbuf, sizeof im->errbuf) != 0) {
-        s_error(im, im->line - im->newlines + (long)0, c + 1, f->header, "%s", im->errbuf);
-        im->cur_bad = true;
-    }
+    if (minga_field_parse(f, im->cur, text, im->errbuf, sizeof im->errbuf) != 0)
+        s_error(im, im->line - im->newlines, c + 1, f->header, "%s", im->errbuf);
 }
 
 static void s_csv_row(int term, void *data)
@@ -235,27 +261,17 @@ static void s_csv_row(int term, void *data)
         return;
     int cols = im->col;
     im->col = 0;
-    void *rec = im->cur;
-    im->cur = NULL;
-    if (!rec && !(rec = minga_record_new(im->type))) {
+    if (!im->cur && !(im->cur = minga_record_new(im->type))) {
         im->abort = true;
         return;
     }
-    if (cols != im->ncols) {
+    if (cols != im->ncols)
         s_error(im, start, 0, NULL, "row has %d fields, the header has %d", cols, im->ncols);
-        im->cur_bad = true;
-    }
-    /* required fields of columns that were absent in a short row */
-    if (!im->cur_bad) {
-        s_check_record(im, rec, start);
-    }
-    im->cur_bad = false;
     bool bad = im->report->nerrors > im->row_errors;
-    im->row_errors = im->report->nerrors;
-    if (s_set_event(im, rec) != 0 || s_push_row(im, rec, start, bad) != 0) {
-        minga_record_free(im->type, rec);
+    if (s_finish_row(im, im->cur, start, bad) != 0)
         im->abort = true;
-    }
+    minga_record_clear(im->type, im->cur);
+    im->row_errors = im->report->nerrors;
 }
 
 /* The delimiter of the header line: ';' unless ',' is more frequent outside quotes. */
@@ -423,13 +439,11 @@ static int s_parse_json(s_import_t *im, const char *data, size_t len)
                 }
             }
         }
-        if (!bad)
-            s_check_record(im, rec, el);
         bad = im->report->nerrors > errors_before;
-        if (s_set_event(im, rec) != 0 || s_push_row(im, rec, el, bad) != 0) {
-            minga_record_free(im->type, rec);
+        int rc = s_finish_row(im, rec, el, bad);
+        minga_record_free(im->type, rec);
+        if (rc)
             goto nomem;
-        }
     }
     json_decref(root);
     return 0;
@@ -502,54 +516,64 @@ static uint64_t s_last_slot(const char *ranges)
     return strtoull(dash ? dash + 1 : p, NULL, 10);
 }
 
-static int s_check_refs(s_import_t *im)
+/* Opens the read snapshot for reference checks and checks the event of per-event kinds. */
+static int s_refs_begin(s_import_t *im)
 {
-    MDB_txn *txn;
-    int rc = minga_store_read_begin(im->store, &txn);
+    int rc = minga_store_read_begin(im->store, &im->rtxn);
     if (rc)
         return rc;
-    const minga_rtype_t *t = im->type;
-    if (t->per_event) {
-        if (!s_id_exists(txn, im->store, MINGA_DB_EVENT, im->opts->event)) {
+    if (im->type->per_event) {
+        im->event_ok = s_id_exists(im->rtxn, im->store, MINGA_DB_EVENT, im->opts->event);
+        if (!im->event_ok)
             s_error(im, 0, 0, "event", "unknown event '%s' (import events first)", im->opts->event);
-            goto done;
-        }
-        im->slots = s_event_slots(txn, im->store, im->opts->event);
+        else
+            im->slots = s_event_slots(im->rtxn, im->store, im->opts->event);
     }
-    for (size_t i = 0; i < im->nrows; i++) {
-        if (im->rows[i].bad)
-            continue;
-        const void *rec = im->rows[i].rec;
-        long line = im->rows[i].line;
-        if (t == &minga_rtype_offer) {
-            const minga_offer_t *o = rec;
-            if (o->cooperante && !s_id_exists(txn, im->store, MINGA_DB_COOPERANTE, o->cooperante))
-                s_error(im, line, 0, "cooperante", "reference to an unknown cooperante '%s'",
-                        o->cooperante);
-        } else if (t == &minga_rtype_demand) {
-            const minga_demand_t *d = rec;
-            if (d->gad && !s_gad_exists(txn, im->store, d->gad))
-                s_error(im, line, 0, "gad", "reference to a GAD '%s' not in the registry", d->gad);
-        } else if (t == &minga_rtype_participant) {
-            const minga_participant_t *p = rec;
-            if (p->party && !s_party_exists(txn, im->store, p->party))
-                s_error(im, line, 0, "party", "reference to an unknown party '%s'", p->party);
-            if (p->available_slots && s_last_slot(p->available_slots) > im->slots)
-                s_error(im, line, 0, "available_slots",
-                        "slot %llu is past the event's last slot %llu",
-                        (unsigned long long)s_last_slot(p->available_slots),
-                        (unsigned long long)im->slots);
-        } else if (t == &minga_rtype_preference) {
-            const minga_preference_t *p = rec;
-            if (p->from && !s_party_exists(txn, im->store, p->from))
-                s_error(im, line, 0, "de", "reference to an unknown party '%s'", p->from);
-            if (p->to && !s_party_exists(txn, im->store, p->to))
-                s_error(im, line, 0, "para", "reference to an unknown party '%s'", p->to);
-        }
-    }
-done:
-    mdb_txn_abort(txn);
     return 0;
+}
+
+static void s_check_row_refs(s_import_t *im, const void *rec, long line)
+{
+    const minga_rtype_t *t = im->type;
+    MDB_txn *txn = im->rtxn;
+    if (t == &minga_rtype_offer) {
+        const minga_offer_t *o = rec;
+        if (o->cooperante && !s_id_exists(txn, im->store, MINGA_DB_COOPERANTE, o->cooperante))
+            s_error(im, line, 0, "cooperante", "reference to an unknown cooperante '%s'",
+                    o->cooperante);
+    } else if (t == &minga_rtype_demand) {
+        const minga_demand_t *d = rec;
+        if (d->gad && !s_gad_exists(txn, im->store, d->gad))
+            s_error(im, line, 0, "gad", "reference to a GAD '%s' not in the registry", d->gad);
+    } else if (t == &minga_rtype_participant) {
+        const minga_participant_t *p = rec;
+        if (p->party && !s_party_exists(txn, im->store, p->party))
+            s_error(im, line, 0, "party", "reference to an unknown party '%s'", p->party);
+        if (im->event_ok && p->available_slots && s_last_slot(p->available_slots) > im->slots)
+            s_error(im, line, 0, "available_slots", "slot %llu is past the event's last slot %llu",
+                    (unsigned long long)s_last_slot(p->available_slots),
+                    (unsigned long long)im->slots);
+    } else if (t == &minga_rtype_preference) {
+        const minga_preference_t *p = rec;
+        if (p->from && !s_party_exists(txn, im->store, p->from))
+            s_error(im, line, 0, "de", "reference to an unknown party '%s'", p->from);
+        if (p->to && !s_party_exists(txn, im->store, p->to))
+            s_error(im, line, 0, "para", "reference to an unknown party '%s'", p->to);
+    }
+}
+
+static void s_display_id(const s_import_t *im, const void *rec, char *out, size_t cap)
+{
+    const minga_rtype_t *t = im->type;
+    if (t == &minga_rtype_preference) {
+        const minga_preference_t *p = rec;
+        snprintf(out, cap, "%s/%s/%s", p->event, p->from, p->to);
+        return;
+    }
+    char *id = minga_field_format(&t->fields[t->id_field], rec);
+    snprintf(out, cap, "%s%s%s", t->per_event ? im->opts->event : "", t->per_event ? "/" : "",
+             id ? id : "?");
+    free(id);
 }
 
 static int s_cmp_rowkey(const void *a, const void *b)
@@ -569,20 +593,18 @@ static int s_keys_and_duplicates(s_import_t *im)
         return MINGA_ENOMEM;
     size_t n = 0;
     for (size_t i = 0; i < im->nrows; i++) {
-        s_row_t *r = &im->rows[i];
-        r->keylen = r->bad ? -1 : minga_record_key(im->type, r->rec, r->key);
-        if (r->keylen > 0)
-            idx[n++] = r;
+        if (im->rows[i].keylen > 0)
+            idx[n++] = &im->rows[i];
     }
     qsort(idx, n, sizeof *idx, s_cmp_rowkey);
     const minga_field_t *idf = &im->type->fields[im->type->id_field];
     for (size_t i = 1; i < n; i++) {
         if (idx[i]->keylen == idx[i - 1]->keylen &&
             memcmp(idx[i]->key, idx[i - 1]->key, (size_t)idx[i]->keylen) == 0) {
-            char *id = minga_field_format(idf, idx[i]->rec);
+            const char *id = strrchr(idx[i]->id, '/');
             s_error(im, idx[i]->line, 0, idf->header, "duplicate id '%s' (also on line %ld)",
-                    id ? id : "?", idx[i - 1]->line);
-            free(id);
+                    id && im->type != &minga_rtype_preference ? id + 1 : idx[i]->id,
+                    idx[i - 1]->line);
         }
     }
     free(idx);
@@ -635,26 +657,18 @@ static int s_put_change(MDB_txn *txn, s_write_t *w, const char *id, const char *
 }
 
 /* Logs each field of old_rec that differs in new_rec. */
-static int s_log_diff(MDB_txn *txn, s_write_t *w, const void *old_rec, const s_row_t *row)
+static int s_log_diff(MDB_txn *txn, s_write_t *w, const void *old_rec, const void *new_rec,
+                      const s_row_t *row)
 {
     const minga_rtype_t *t = w->im->type;
-    char *id = minga_field_format(&t->fields[t->id_field], row->rec);
-    char full[80];
-    snprintf(full, sizeof full, "%s%s%s", t->per_event ? w->im->opts->event : "",
-             t->per_event ? "/" : "", id ? id : "");
-    if (t == &minga_rtype_preference) {
-        const minga_preference_t *p = row->rec;
-        snprintf(full, sizeof full, "%s/%s/%s", p->event, p->from, p->to);
-    }
-    free(id);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < t->nfields; i++) {
         char *a = minga_field_format(&t->fields[i], old_rec);
-        char *b = minga_field_format(&t->fields[i], row->rec);
+        char *b = minga_field_format(&t->fields[i], new_rec);
         if (!a || !b)
             rc = MINGA_ENOMEM;
         else if (strcmp(a, b) != 0)
-            rc = s_put_change(txn, w, full, t->fields[i].header, a, b, row->line);
+            rc = s_put_change(txn, w, row->id, t->fields[i].header, a, b, row->line);
         free(a);
         free(b);
     }
@@ -676,21 +690,26 @@ static int s_write_fn(MDB_txn *txn, void *arg)
     if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8)
         w->seq = minga_key_get_u64(k.mv_data);
     mdb_cursor_close(cur);
-    void *old = minga_record_new(im->type);
-    if (!old)
+    void *old = minga_record_new(im->type), *new = minga_record_new(im->type);
+    if (!old || !new) {
+        minga_record_free(im->type, old);
+        minga_record_free(im->type, new);
         return MINGA_ENOMEM;
+    }
     for (size_t i = 0; rc == 0 && i < im->nrows; i++) {
         s_row_t *r = &im->rows[i];
+        const char *value = im->arena.data + r->voff;
         k = (MDB_val){(size_t)r->keylen, r->key};
         rc = mdb_get(txn, dbi, &k, &v);
-        if (rc == 0 && v.mv_size == r->vlen && memcmp(v.mv_data, r->value, r->vlen) == 0) {
+        if (rc == 0 && v.mv_size == r->vlen && memcmp(v.mv_data, value, r->vlen) == 0) {
             w->unchanged++;
             continue;
         }
         if (rc == 0) {
             char err[256];
-            if (minga_record_decode(im->type, v.mv_data, v.mv_size, old, err, sizeof err) == 0)
-                rc = s_log_diff(txn, w, old, r);
+            if (minga_record_decode(im->type, v.mv_data, v.mv_size, old, err, sizeof err) == 0 &&
+                minga_record_decode(im->type, value, r->vlen, new, err, sizeof err) == 0)
+                rc = s_log_diff(txn, w, old, new, r);
             else
                 rc = s_put_change(txn, w, "?", "*", "(unreadable record)", "", r->line);
             if (rc)
@@ -701,10 +720,11 @@ static int s_write_fn(MDB_txn *txn, void *arg)
         } else {
             break;
         }
-        MDB_val nv = {r->vlen, r->value};
+        MDB_val nv = {r->vlen, (void *)value};
         rc = mdb_put(txn, dbi, &k, &nv, 0);
     }
     minga_record_free(im->type, old);
+    minga_record_free(im->type, new);
     if (rc == 0 && (w->created || w->updated)) {
         char summary[128];
         snprintf(summary, sizeof summary, "%zu nuevos, %zu modificados, %zu sin cambios",
@@ -737,15 +757,6 @@ static void s_fill_who_at(s_write_t *w, const char *who)
 
 /* ---- entry points ---- */
 
-static void s_free_rows(s_import_t *im)
-{
-    for (size_t i = 0; i < im->nrows; i++) {
-        minga_record_free(im->type, im->rows[i].rec);
-        free(im->rows[i].value);
-    }
-    free(im->rows);
-}
-
 int minga_import_buffer(minga_store_t *store, const minga_rtype_t *t, const char *name,
                         const char *data, size_t len, const minga_import_opts_t *opts,
                         minga_import_report_t *report)
@@ -759,26 +770,27 @@ int minga_import_buffer(minga_store_t *store, const minga_rtype_t *t, const char
                      .opts = opts,
                      .report = report,
                      .max_errors = opts->max_errors ? opts->max_errors : 50};
+    msgpack_sbuffer_init(&im.arena);
+    msgpack_packer_init(&im.pk, &im.arena, msgpack_sbuffer_write);
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         data += 3, len -= 3;
     size_t lead = 0;
     while (lead < len &&
            (data[lead] == ' ' || data[lead] == '\n' || data[lead] == '\r' || data[lead] == '\t'))
         lead++;
-    int rc = (lead < len && data[lead] == '[') ? s_parse_json(&im, data, len)
+    int rc = s_refs_begin(&im);
+    if (rc == 0)
+        rc = (lead < len && data[lead] == '[') ? s_parse_json(&im, data, len)
                                                : s_parse_csv(&im, data, len);
+    if (im.rtxn)
+        mdb_txn_abort(im.rtxn); /* before writing: invariant 7 of store.h */
     if (rc == 0 && im.abort && !report->nerrors)
         rc = MINGA_ENOMEM;
     report->rows = im.nrows;
-    bool header_ok = im.header_done || im.nrows > 0;
-    if (rc == 0 && header_ok)
+    if (rc == 0)
         rc = s_keys_and_duplicates(&im);
-    if (rc == 0 && header_ok)
-        rc = s_check_refs(&im);
     if (rc == 0 && report->nerrors)
         rc = MINGA_EREJECTED;
-    for (size_t i = 0; rc == 0 && i < im.nrows; i++)
-        rc = minga_record_encode(t, im.rows[i].rec, &im.rows[i].value, &im.rows[i].vlen);
     if (rc == 0 && !opts->dry_run) {
         s_write_t w = {.im = &im};
         s_fill_who_at(&w, opts->who);
@@ -789,7 +801,8 @@ int minga_import_buffer(minga_store_t *store, const minga_rtype_t *t, const char
             report->unchanged = w.unchanged;
         }
     }
-    s_free_rows(&im);
+    free(im.rows);
+    msgpack_sbuffer_destroy(&im.arena);
     return rc;
 }
 

@@ -296,7 +296,11 @@ static int s_parse_list(const minga_field_t *f, const char *s, minga_strv_t *v, 
 
 int minga_field_parse(const minga_field_t *f, void *rec, const char *text, char *err, size_t cap)
 {
-    char *s = s_trimmed(text ? text : "", text ? strlen(text) : 0);
+    /* the text itself when it needs no trimming (the usual case): no copy */
+    size_t tlen = text ? strlen(text) : 0;
+    bool copied =
+        tlen && (isspace((unsigned char)text[0]) || isspace((unsigned char)text[tlen - 1]));
+    char *s = copied ? s_trimmed(text, tlen) : (char *)(text ? text : "");
     if (!s)
         return MINGA_ENOMEM;
     void *p = MINGA_FIELD_PTR(rec, f);
@@ -316,7 +320,8 @@ int minga_field_parse(const minga_field_t *f, void *rec, const char *text, char 
             free(*(char **)p);
             *(char **)p = NULL;
         }
-        free(s);
+        if (copied)
+            free(s);
         return rc;
     }
     switch (f->type) {
@@ -354,7 +359,9 @@ int minga_field_parse(const minga_field_t *f, void *rec, const char *text, char 
         else if (f->type == MINGA_FT_RANGES)
             rc = s_parse_ranges(s, &owned, err, cap), canon = owned;
         if (rc == 0) {
-            char *copy = owned ? owned : strdup(canon);
+            char *copy = owned ? owned : (copied && canon == s) ? s : strdup(canon);
+            if (copy == s)
+                copied = false; /* the record owns the trimmed copy now */
             owned = NULL;
             if (!copy) {
                 rc = MINGA_ENOMEM;
@@ -366,7 +373,8 @@ int minga_field_parse(const minga_field_t *f, void *rec, const char *text, char 
         break;
     }
     free(owned);
-    free(s);
+    if (copied)
+        free(s);
     return rc;
 }
 
