@@ -66,7 +66,7 @@ int minga_client_new_store(minga_client_t **self_p, const char *store_dir, int t
     int rc =
         minga_proto_ipc_endpoint(store_dir, "clients", endpoint, sizeof endpoint, err, sizeof err);
     if (rc) {
-        minga_error("store %s: %s", store_dir, err);
+        minga_error("%s", err);
         return rc;
     }
     return minga_client_new(self_p, endpoint, timeout_ms);

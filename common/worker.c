@@ -32,6 +32,7 @@
  */
 #include "minga/worker.h"
 
+#include "minga/config.h"
 #include "minga/error.h"
 #include "minga/launch.h"
 #include "minga/log.h"
@@ -46,6 +47,7 @@
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,99 +336,135 @@ void minga_worker_options_init(minga_worker_options_t *opts)
     opts->max_body = 16u << 20;
 }
 
+/* The settings a configuration file may hold (section "worker"), each also a flag. */
+typedef struct {
+    uint64_t capacity, heartbeat_ms, drain_timeout_s;
+    char *broker;
+} s_settings_t;
+
+static const minga_cfg_t s_settings_table[] = {
+    {"worker/broker", "broker", MINGA_CFG_STR, offsetof(s_settings_t, broker), 0, 0,
+     "punto de conexión del broker (anula --store)"},
+    {"worker/capacity", "capacity", MINGA_CFG_UINT, offsetof(s_settings_t, capacity), 1,
+     MINGA_PROTO_MAX_CAPACITY, "trabajos a la vez (1)"},
+    {"worker/heartbeat_ms", "heartbeat", MINGA_CFG_UINT, offsetof(s_settings_t, heartbeat_ms), 10,
+     600000, "ms entre latidos (1000; vale el del broker)"},
+    {"worker/drain_timeout_s", "drain-timeout", MINGA_CFG_UINT,
+     offsetof(s_settings_t, drain_timeout_s), 0, 86400, "s de espera al drenar tras SIGTERM (30)"},
+};
+#define S_NSETTINGS (sizeof s_settings_table / sizeof s_settings_table[0])
+
+/* The settings of this process: their strings are borrowed by minga_worker_options_t. */
+static s_settings_t s_settings;
+
 static void s_print_help(const char *program)
 {
     printf("Uso: %s [--store DIR | --broker EP] [opciones]\n\n"
            "Trabajador de Minga: se conecta al broker, recibe trabajos de los tipos que sabe\n"
-           "hacer y devuelve sus resultados. Varios pueden correr a la vez; SIGTERM lo drena\n"
-           "(termina o devuelve sus trabajos) antes de salir.\n\n"
+           "hacer y devuelve sus resultados. Pueden correr varios a la vez, en esta máquina o\n"
+           "en otra; SIGTERM lo drena (termina o devuelve sus trabajos) antes de salir.\n\n"
            "Opciones:\n"
            "  --store DIR           almacén; el broker está en ipc://DIR/run/workers\n"
            "                        (por omisión $MINGA_STORE o ./minga-data)\n"
-           "  --broker EP           punto de conexión del broker (anula --store)\n"
-           "  --capacity N          trabajos a la vez (1)\n"
-           "  --heartbeat MS        intervalo de latidos en milisegundos (1000)\n"
-           "  --drain-timeout SEG   espera de los trabajos en curso al recibir SIGTERM (30)\n"
            "  --name NOMBRE         nombre del proceso en los registros y en «minga workers»\n"
            "  --pid-file ARCHIVO    guarda el pid y lo bloquea (flock) mientras corre\n"
-           "  --config ARCHIVO      archivo de configuración (formato ZPL)\n"
-           "  -h, --help            esta ayuda\n\n"
-           "Estado de salida: 0 salida limpia, 1 fallo, 2 error de uso.\n",
+           "  --config ARCHIVO      archivo de configuración (formato ZPL, sección worker)\n"
+           "  -h, --help            esta ayuda\n",
            program);
+    minga_config_print_flags(stdout, s_settings_table, S_NSETTINGS);
+    printf("\nEstado de salida: 0 salida limpia, 1 fallo (o trabajos devueltos al vencer el\n"
+           "plazo de drenaje), 2 error de uso.\n");
 }
 
-static int s_parse_uint(const char *program, const char *opt, const char *text, unsigned min,
-                        unsigned max, unsigned *out)
+/* Copies the settings into opts. */
+static void s_apply_settings(minga_worker_options_t *opts)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || v < min || v > max) {
-        fprintf(stderr, "%s: usage error: %s takes a number from %u to %u, not '%s'\n", program,
-                opt, min, max, text);
+    opts->capacity = (unsigned)s_settings.capacity;
+    opts->heartbeat_ms = (unsigned)s_settings.heartbeat_ms;
+    opts->drain_ms = (unsigned)(s_settings.drain_timeout_s * 1000);
+    if (s_settings.broker && *s_settings.broker)
+        opts->endpoint = s_settings.broker;
+}
+
+/* The value of the option at argv[*i] ("--x V" or "--x=V") into *value; advances *i. Returns
+ * 0, or -1 after a usage message when the value is missing. */
+static int s_option_value(const char *program, int argc, char **argv, int *i, const char **value)
+{
+    const char *eq = strchr(argv[*i], '=');
+    if (eq) {
+        *value = eq + 1;
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "%s: usage error: %s needs a value\n", program, argv[*i]);
         return -1;
     }
-    *out = (unsigned)v;
+    *value = argv[++*i];
     return 0;
+}
+
+/* The option's name without "--" and "=VALUE", into buf. */
+static const char *s_option_name(const char *arg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", arg + 2);
+    char *eq = strchr(buf, '=');
+    if (eq)
+        *eq = 0;
+    return buf;
 }
 
 int minga_worker_options_parse(minga_worker_options_t *opts, const char *program, int argc,
                                char **argv)
 {
-    static const char *const with_value[] = {"--store",     "--broker",        "--capacity",
-                                             "--name",      "--pid-file",      "--config",
-                                             "--heartbeat", "--drain-timeout", NULL};
+    char err[512], name[64];
+    s_settings = (s_settings_t){opts->capacity, opts->heartbeat_ms, opts->drain_ms / 1000, NULL};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             s_print_help(program);
             return 1;
         }
-        int k = 0;
-        while (with_value[k] && strcmp(with_value[k], a) != 0)
-            k++;
-        if (!with_value[k]) {
-            fprintf(stderr, "%s: usage error: unknown option '%s' (see %s --help)\n", program, a,
+        if (strcmp(s_option_name(argv[i], name, sizeof name), "config") == 0) {
+            if (s_option_value(program, argc, argv, &i, &v) != 0)
+                return 2;
+            opts->config = v;
+            if (minga_config_load(v, s_settings_table, S_NSETTINGS, &s_settings, err, sizeof err) !=
+                0) {
+                fprintf(stderr, "%s: %s\n", program, err);
+                return 2;
+            }
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (strncmp(argv[i], "--", 2) != 0) {
+            fprintf(stderr, "%s: usage error: unexpected '%s' (see %s --help)\n", program, argv[i],
                     program);
             return 2;
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "%s: usage error: %s needs a value\n", program, a);
+        s_option_name(argv[i], name, sizeof name);
+        const minga_cfg_t *setting = minga_config_find_flag(s_settings_table, S_NSETTINGS, name);
+        bool known = setting || strcmp(name, "store") == 0 || strcmp(name, "name") == 0 ||
+                     strcmp(name, "pid-file") == 0 || strcmp(name, "config") == 0;
+        if (!known) {
+            fprintf(stderr, "%s: usage error: unknown option '%s' (see %s --help)\n", program,
+                    argv[i], program);
             return 2;
         }
-        const char *v = argv[++i];
-        unsigned secs = 0;
-        int rc = 0;
-        switch (k) {
-        case 0:
+        if (s_option_value(program, argc, argv, &i, &v) != 0)
+            return 2;
+        if (setting && minga_config_set(setting, &s_settings, v, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: usage error: %s\n", program, err);
+            return 2;
+        }
+        if (strcmp(name, "store") == 0)
             opts->store_dir = v;
-            break;
-        case 1:
-            opts->endpoint = v;
-            break;
-        case 2:
-            rc = s_parse_uint(program, a, v, 1, 1024, &opts->capacity);
-            break;
-        case 3:
+        else if (strcmp(name, "name") == 0)
             opts->name = v;
-            break;
-        case 4:
+        else if (strcmp(name, "pid-file") == 0)
             opts->pid_file = v;
-            break;
-        case 5:
-            opts->config = v;
-            break;
-        case 6:
-            rc = s_parse_uint(program, a, v, 10, 600000, &opts->heartbeat_ms);
-            break;
-        default:
-            rc = s_parse_uint(program, a, v, 0, 86400, &secs);
-            opts->drain_ms = secs * 1000;
-            break;
-        }
-        if (rc)
-            return 2;
     }
+    s_apply_settings(opts);
     return 0;
 }
 
@@ -449,7 +487,7 @@ static int s_resolve_endpoint(minga_worker_t *self)
     int rc = minga_proto_ipc_endpoint(dir, "workers", self->endpoint, sizeof self->endpoint, err,
                                       sizeof err);
     if (rc)
-        minga_error("store %s: %s", dir, err);
+        minga_error("%s", err);
     return rc;
 }
 

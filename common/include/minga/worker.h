@@ -57,9 +57,12 @@ typedef struct {
 void minga_worker_options_init(minga_worker_options_t *opts);
 
 /* Parses the common worker options of argv (--store, --broker, --capacity, --heartbeat,
- * --drain-timeout, --name, --pid-file, --config, --help) into *opts. Returns 0, 1 when
- * --help was printed (exit 0), or 2 after a usage message on stderr naming the option. The
- * strings in *opts are borrowed from argv. program names the binary in the help text. */
+ * --drain-timeout, --name, --pid-file, --config, --help; "--x V" or "--x=V") into *opts:
+ * first the section "worker" of the --config file (broker, capacity, heartbeat_ms,
+ * drain_timeout_s), then the flags, which win. Returns 0, 1 when --help was printed (exit 0),
+ * or 2 after a message on stderr naming the option (or the file, line and key). The strings
+ * in *opts are borrowed from argv and from a process-wide settings block: call it once per
+ * process. program names the binary in the help text. */
 int minga_worker_options_parse(minga_worker_options_t *opts, const char *program, int argc,
                                char **argv);
 
