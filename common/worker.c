@@ -1005,13 +1005,13 @@ int minga_worker_main(const char *program, const minga_handler_t *table, int arg
     for (unsigned i = 0; i < worker->nslots; i++)
         stuck |= worker->slots[i].task != NULL;
     if (stuck) {
-        /* A handler still runs past the drain time-out: its thread cannot be joined. Let the
-         * DISCONNECT leave, then go. */
+        /* A handler still runs (past the drain time-out, or on a job the broker cancelled):
+         * its thread cannot be joined. Let the DISCONNECT leave, then go. */
         zsock_destroy(&worker->dealer);
         zclock_sleep(100);
         if (opts.pid_file)
             unlink(opts.pid_file);
-        _exit(1);
+        _exit(rc == 0 ? 0 : 1);
     }
     minga_worker_destroy(&worker);
     return rc == 0 ? 0 : 1;
