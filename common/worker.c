@@ -1,8 +1,10 @@
 /*
  * worker.c: the worker runtime (worker.h). One main thread owns the DEALER socket to the
  * broker and every timer; `capacity` handler threads (czmq actors, one job at a time each) run
- * the handlers. Handler threads talk to the main thread only over their actor pipe ("PROGRESS"
- * and "END" messages carrying the task pointer), so the heartbeats never wait for a handler.
+ * the handlers. The main thread gives a job to an idle handler thread over that thread's actor
+ * pipe; handler threads answer ("PROGRESS", "END", carrying the task pointer) on one shared
+ * inproc PUSH/PULL, so that the main loop polls two sockets whatever the capacity, and the
+ * heartbeats never wait for a handler.
  *
  * States of the runtime (the main loop, minga_worker_run):
  *
@@ -80,7 +82,8 @@ struct minga_task_t {
 
 struct s_slot_t {
     zactor_t *actor;
-    zsock_t *pipe; /* the actor's own end, for progress from the handler thread */
+    zsock_t *out; /* the handler thread's PUSH to the main thread's results PULL */
+    const char *results_ep;
     minga_task_t *task;
 };
 
@@ -92,6 +95,8 @@ struct minga_worker_t {
     int pid_fd;
     s_state_t state;
     zsock_t *dealer;
+    zsock_t *results;    /* PULL: END and PROGRESS from the handler threads */
+    char results_ep[64]; /* its inproc endpoint */
     s_slot_t *slots;
     unsigned nslots;
     zlist_t *pending; /* minga_task_t *, received with no free slot */
@@ -255,7 +260,7 @@ void minga_task_progress(minga_task_t *task, uint64_t done, uint64_t total, cons
     if (done != total && now - task->progress_sent_ms < 100)
         return;
     task->progress_sent_ms = now;
-    zsock_send(task->slot->pipe, "sp88s", "PROGRESS", task, done, total, text ? text : "");
+    zsock_send(task->slot->out, "sp88s", "PROGRESS", task, done, total, text ? text : "");
 }
 
 int minga_task_set_result(minga_task_t *task, const uint8_t *data, size_t size)
@@ -306,8 +311,10 @@ static void s_task_run(minga_task_t *task)
 static void s_slot_actor(zsock_t *pipe, void *arg)
 {
     s_slot_t *slot = arg;
-    slot->pipe = pipe;
-    zsock_signal(pipe, 0);
+    slot->out = zsock_new_push(slot->results_ep);
+    zsock_signal(pipe, slot->out ? 0 : 1);
+    if (!slot->out)
+        return;
     while (true) {
         char *cmd = NULL;
         minga_task_t *task = NULL;
@@ -319,9 +326,10 @@ static void s_slot_actor(zsock_t *pipe, void *arg)
             break;
         if (task) {
             s_task_run(task);
-            zsock_send(pipe, "sp", "END", task);
+            zsock_send(slot->out, "sp", "END", task);
         }
     }
+    zsock_destroy(&slot->out);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -505,6 +513,7 @@ static int s_start_slots(minga_worker_t *self)
     pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = 0;
     for (unsigned i = 0; i < self->nslots && rc == 0; i++) {
+        self->slots[i].results_ep = self->results_ep;
         self->slots[i].actor = zactor_new(s_slot_actor, &self->slots[i]);
         if (!self->slots[i].actor)
             rc = MINGA_ENOMEM;
@@ -550,6 +559,10 @@ int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
     self->outbox = zlist_new();
     if (!self->pending || !self->outbox)
         goto fail;
+    snprintf(self->results_ep, sizeof self->results_ep, "inproc://minga-worker-%p", (void *)self);
+    self->results = zsock_new_pull(NULL);
+    if (!self->results || zsock_bind(self->results, "%s", self->results_ep) != 0)
+        goto fail;
     if ((rc = s_start_slots(self)) != 0)
         goto fail;
     *self_p = self;
@@ -569,6 +582,7 @@ void minga_worker_destroy(minga_worker_t **self_p)
         s_task_destroy(&self->slots[i].task);
     }
     free(self->slots);
+    zsock_destroy(&self->results);
     zsock_destroy(&self->dealer);
     if (self->pending) {
         minga_task_t *task;
@@ -856,16 +870,17 @@ static void s_on_end(minga_worker_t *self, s_slot_t *slot, minga_task_t *task)
         zlist_push(self->pending, next);
 }
 
-static void s_on_pipe(minga_worker_t *self, s_slot_t *slot)
+/* A message from a handler thread on the results PULL. */
+static void s_on_result(minga_worker_t *self)
 {
     char *cmd = NULL;
     minga_task_t *task = NULL;
     uint64_t done = 0, total = 0;
     char *text = NULL;
-    if (zsock_recv(slot->actor, "sp88s", &cmd, &task, &done, &total, &text) == -1)
+    if (zsock_recv(self->results, "sp88s", &cmd, &task, &done, &total, &text) == -1)
         return;
     if (cmd && task && strcmp(cmd, "END") == 0) {
-        s_on_end(self, slot, task);
+        s_on_end(self, task->slot, task);
     } else if (cmd && task && strcmp(cmd, "PROGRESS") == 0 && !task->abandoned) {
         s_send_progress(self, task->id, done, total, text);
     }
@@ -915,17 +930,16 @@ static void s_timers(minga_worker_t *self, int64_t now)
     }
 }
 
-/* One turn: poll the DEALER and the slots until the next timer, then handle what is due. */
+/* One turn: poll the DEALER and the results until the next timer, then handle what is due. */
 static void s_turn(minga_worker_t *self)
 {
-    zmq_pollitem_t items[1 + 1024];
+    zmq_pollitem_t items[2];
     int n = 0;
     int64_t now = zclock_mono();
     int64_t wake = now + 1000;
+    items[n++] = (zmq_pollitem_t){zsock_resolve(self->results), 0, ZMQ_POLLIN, 0};
     if (self->dealer)
         items[n++] = (zmq_pollitem_t){zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
-    for (unsigned i = 0; i < self->nslots; i++)
-        items[n++] = (zmq_pollitem_t){zsock_resolve(self->slots[i].actor), 0, ZMQ_POLLIN, 0};
     if (self->state == S_OFFLINE)
         wake = s_min(wake, self->reconnect_at);
     else
@@ -936,12 +950,11 @@ static void s_turn(minga_worker_t *self)
     int rc = zmq_poll(items, n, timeout);
     now = zclock_mono();
     if (rc > 0) {
-        int k = 0;
-        if (self->dealer && (items[k++].revents & ZMQ_POLLIN))
+        /* Drain what is there, results first (they free slots and answer the broker). */
+        while (zsock_events(self->results) & ZMQ_POLLIN)
+            s_on_result(self);
+        for (int k = 0; k < 64 && self->dealer && (zsock_events(self->dealer) & ZMQ_POLLIN); k++)
             s_on_broker(self, now);
-        for (unsigned i = 0; i < self->nslots; i++, k++)
-            if (items[k].revents & ZMQ_POLLIN)
-                s_on_pipe(self, &self->slots[i]);
     }
     if (self->state != S_STOPPED)
         s_timers(self, now);
