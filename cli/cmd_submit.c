@@ -71,7 +71,7 @@ static int s_parse(s_submit_t *s, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
-        uint64_t n;
+        uint64_t n = 0;
         int r;
         if (strcmp(argv[i], "--wait") == 0) {
             s->wait = true;
