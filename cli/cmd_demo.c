@@ -244,7 +244,7 @@ static int s_load(minga_store_t *store, const char *dir)
     size_t n;
     const minga_rtype_t *const *all = minga_rtypes(&n);
     for (size_t i = 0; i < n; i++) {
-        char path[4096];
+        char path[4096 + 64];
         snprintf(path, sizeof path, "%s/%s.csv", dir, all[i]->kind);
         minga_import_opts_t opts = {.event = all[i]->per_event ? MINGA_DEMO_EVENT : NULL};
         minga_import_report_t rep;

@@ -228,6 +228,14 @@ static void s_csv_field(void *s, size_t len, void *data)
     const char *text = s ? s : "";
     for (size_t i = 0; i < len; i++)
         im->newlines += text[i] == '\n';
+    if (len && memchr(text, '\0', len)) {
+        s_error(im, im->line - im->newlines, im->header_done ? im->col + 1 : im->ncols + 1, NULL,
+                "field holds a NUL byte");
+        if (!im->header_done)
+            im->abort = true;
+        im->col++;
+        return;
+    }
     if (!im->header_done) {
         s_csv_header_field(im, text);
         return;
@@ -493,6 +501,11 @@ static uint64_t s_event_slots(MDB_txn *txn, minga_store_t *store, const char *ev
     char err[256];
     if (minga_record_decode(&minga_rtype_event, v.mv_data, v.mv_size, &e, err, sizeof err) != 0)
         return 0;
+    if (strlen(e.date_start) != 10 || strlen(e.date_end) != 10 || strlen(e.day_start) != 5 ||
+        strlen(e.day_end) != 5) { /* a damaged record: no slot is known */
+        minga_record_clear(&minga_rtype_event, &e);
+        return 0;
+    }
     struct tm a = {0}, b = {0};
     sscanf(e.date_start, "%d-%d-%d", &a.tm_year, &a.tm_mon, &a.tm_mday);
     sscanf(e.date_end, "%d-%d-%d", &b.tm_year, &b.tm_mon, &b.tm_mday);
@@ -500,7 +513,9 @@ static uint64_t s_event_slots(MDB_txn *txn, minga_store_t *store, const char *ev
     long days = (long)((timegm(&b) - timegm(&a)) / 86400) + 1;
     int m0 = atoi(e.day_start) * 60 + atoi(e.day_start + 3);
     int m1 = atoi(e.day_end) * 60 + atoi(e.day_end + 3);
-    uint64_t per_day = e.slot_minutes ? (uint64_t)(m1 - m0) / e.slot_minutes : 0;
+    uint64_t per_day = (e.slot_minutes && m1 > m0) ? (uint64_t)(m1 - m0) / e.slot_minutes : 0;
+    if (days < 1 || days > 366)
+        days = 0;
     minga_record_clear(&minga_rtype_event, &e);
     return (uint64_t)days * per_day;
 }
@@ -780,8 +795,8 @@ int minga_import_buffer(minga_store_t *store, const minga_rtype_t *t, const char
         lead++;
     int rc = s_refs_begin(&im);
     if (rc == 0)
-        rc = (lead < len && data[lead] == '[') ? s_parse_json(&im, data, len)
-                                               : s_parse_csv(&im, data, len);
+        rc = (lead < len && (data[lead] == '[' || data[lead] == '{')) ? s_parse_json(&im, data, len)
+                                                                      : s_parse_csv(&im, data, len);
     if (im.rtxn)
         mdb_txn_abort(im.rtxn); /* before writing: invariant 7 of store.h */
     if (rc == 0 && im.abort && !report->nerrors)

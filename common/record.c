@@ -270,6 +270,7 @@ int minga_record_decode(const minga_rtype_t *t, const void *buf, size_t len, voi
     }
     const msgpack_object_map *m = &up.data.via.map;
     uint64_t version = 0;
+    bool have_event = false;
     for (uint32_t i = 0; i < m->size; i++) {
         const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
         if (s_key_is(k, "v")) {
@@ -286,6 +287,7 @@ int minga_record_decode(const minga_rtype_t *t, const void *buf, size_t len, voi
                 rc = MINGA_ENOMEM;
                 goto done;
             }
+            have_event = true;
             continue;
         }
         for (size_t j = 0; j < t->nfields; j++) {
@@ -303,6 +305,11 @@ int minga_record_decode(const minga_rtype_t *t, const void *buf, size_t len, voi
         snprintf(err, errcap, "%s record: schema version %llu is not supported (1..%u)", t->record,
                  (unsigned long long)version, t->version);
         rc = MINGA_EVERSION;
+        goto done;
+    }
+    if (t->per_event && !have_event) {
+        snprintf(err, errcap, "%s record: required field 'event' is missing", t->record);
+        rc = MINGA_EFORMAT;
         goto done;
     }
     for (size_t j = 0; j < t->nfields; j++) {

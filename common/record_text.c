@@ -163,6 +163,22 @@ static const char *s_code_name(minga_codelist_t cl)
         return "DPA canton code";
     case MINGA_CL_PROVINCE:
         return "DPA province code";
+    case MINGA_CL_REGION:
+        return "region";
+    case MINGA_CL_MODALITY:
+        return "modality";
+    case MINGA_CL_KIND:
+        return "cooperation kind";
+    case MINGA_CL_PRIVATE_KIND:
+        return "private kind";
+    case MINGA_CL_SCOPE:
+        return "territorial scope";
+    case MINGA_CL_PREFERENCE:
+        return "preference";
+    case MINGA_CL_PARTY_KIND:
+        return "party kind";
+    case MINGA_CL_DAC_CATEGORY:
+        return "DAC category";
     default:
         return minga_codelist_name(cl) ? minga_codelist_name(cl) : "code";
     }
@@ -335,6 +351,8 @@ int minga_field_parse(const minga_field_t *f, void *rec, const char *text, char 
     case MINGA_FT_STRS: {
         minga_strv_t v = {0};
         rc = s_parse_list(f, s, &v, err, cap);
+        if (rc == 0 && f->type == MINGA_FT_CODES && f->max_len && v.n > f->max_len)
+            rc = s_fail(err, cap, "%zu codes is more than the %zu allowed", v.n, f->max_len);
         if (rc == 0) {
             minga_strv_clear(p);
             *(minga_strv_t *)p = v;
@@ -358,6 +376,9 @@ int minga_field_parse(const minga_field_t *f, void *rec, const char *text, char 
             rc = s_parse_code(f, s, &canon, err, cap);
         else if (f->type == MINGA_FT_RANGES)
             rc = s_parse_ranges(s, &owned, err, cap), canon = owned;
+        if (rc == 0 && f->type == MINGA_FT_RANGES && f->max_len && strlen(owned) > f->max_len)
+            rc = s_fail(err, cap, "slot ranges of %zu bytes are longer than %zu", strlen(owned),
+                        f->max_len);
         if (rc == 0) {
             char *copy = owned ? owned : (copied && canon == s) ? s : strdup(canon);
             if (copy == s)

@@ -243,6 +243,32 @@ static void test_email_and_header_errors(void **state)
     assert_int_equal(s_entries(MINGA_DB_GAD), 0);
 }
 
+static void test_hostile_bytes(void **state)
+{
+    (void)state;
+    static const char nul[] =
+        "código;nombre;provincia;región;población\n0101;Cu\0enca;01;sierra;5\n";
+    minga_import_opts_t opts = {.who = "test"};
+    minga_import_report_t rep;
+    assert_int_equal(
+        minga_import_buffer(s_store, &minga_rtype_gad, "nul.csv", nul, sizeof nul - 1, &opts, &rep),
+        MINGA_EREJECTED);
+    assert_true(s_has_error(&rep, 2, "", "NUL byte"));
+    minga_import_report_clear(&rep);
+    /* a JSON object instead of an array is named as such, not as malformed CSV */
+    assert_int_equal(s_import("gads", "o.json", "{\"código\": \"0101\"}", &rep), MINGA_EREJECTED);
+    assert_true(s_has_error(&rep, 1, "", "array of objects"));
+    minga_import_report_clear(&rep);
+    /* not UTF-8 */
+    assert_int_equal(
+        s_import("gads", "l1.csv",
+                 "código;nombre;provincia;región;población\n0101;Cuenca \xe9;01;sierra;5\n", &rep),
+        MINGA_EREJECTED);
+    assert_true(s_has_error(&rep, 2, "nombre", "not valid UTF-8"));
+    minga_import_report_clear(&rep);
+    assert_int_equal(s_entries(MINGA_DB_GAD), 0);
+}
+
 static void test_change_log(void **state)
 {
     (void)state;
@@ -357,6 +383,7 @@ int main(void)
         T(test_change_log),
         T(test_participants_need_event),
         T(test_full_map_leaves_store),
+        T(test_hostile_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,10 @@
  *
  * CSV as Minga writes it: UTF-8 with a BOM, ';' between fields, a header row with the
  * headers of the record's descriptor table (record.h), fields quoted only when they hold ';',
- * '"', a line break or leading/trailing space, CRLF-free ("\n" line ends). JSON: one array of
- * objects, keys = the same headers, numbers as numbers, booleans as booleans, lists as
- * arrays, empty optional fields left out. Import reads both (CSV with ';' or ',', BOM or not,
- * quoted fields with line breaks).
+ * '"' or a line break (import trims values, so none begins or ends with a space), "\n" line
+ * ends. JSON: one array of objects, keys = the same headers, numbers as numbers, booleans as
+ * booleans, lists as arrays, empty optional fields left out. Import reads both (CSV with ';' or
+ * ',', BOM or not, quoted fields with line breaks).
  */
 #ifndef MINGA_IO_H
 #define MINGA_IO_H

@@ -36,7 +36,7 @@ typedef enum {
     MINGA_FT_ID,     /* [A-Za-z][A-Za-z0-9._-]{0,31}; codes=CANTON: a DPA canton code;
                         codes=PARTY_KIND: either (a party) */
     MINGA_FT_UINT,   /* unsigned integer */
-    MINGA_FT_BOOL,   /* "si"/"no" in CSV ("sí", "true", "1"... accepted), true/false in JSON */
+    MINGA_FT_BOOL,   /* "sí"/"no" in CSV ("si", "true", "1"... accepted), true/false in JSON */
     MINGA_FT_DATE,   /* YYYY-MM-DD */
     MINGA_FT_TIME,   /* HH:MM, 24 h */
     MINGA_FT_EMAIL,  /* local@domain, no spaces, no control characters */
@@ -53,7 +53,8 @@ typedef struct {
     minga_codelist_t codes; /* for CODE, CODES, and ID of a canton */
     bool required;
     size_t offset;       /* offsetof the field in the record struct */
-    size_t max_len;      /* for text: the longest accepted value in bytes, 0 = 1024 */
+    size_t max_len;      /* text: the longest value in bytes (0 = 1024); CODES: the most items;
+                            STRS: the longest item; RANGES: the longest canonical text */
     const char *meaning; /* what the field means (English), for the schema text */
 } minga_field_t;
 
