@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     size_t n;
-    const minga_rtype_t *t = minga_rtypes(&n)[data[0] % n];
+    const minga_rtype_t *const *all = minga_rtypes(&n);
+    const minga_rtype_t *t = all[data[0] % n];
     void *rec = minga_record_new(t), *again = minga_record_new(t);
     char *buf = NULL, *buf2 = NULL;
     size_t len = 0, len2 = 0;

@@ -36,7 +36,7 @@ expect_rc 0 minga --store s init
 [ -f s/data.mdb ] || fail "init made no LMDB environment"
 (mkdir -p d && cd d && minga init >/dev/null && [ -f minga-data/data.mdb ]) || fail "default ./minga-data"
 (MINGA_STORE="$tmp/e" minga init >/dev/null && [ -f e/data.mdb ]) || fail "MINGA_STORE"
-minga store info --store s | grep -q '^gad ' || fail "global option after the command"
+minga store info --store s | grep -c '^gad ' >/dev/null || fail "global option after the command"
 
 # the seven kinds, in load order
 minga demo-data --out data 2>/dev/null
@@ -63,7 +63,7 @@ for k in gads cooperantes offers demands events participants preferences; do
     done
     # a fresh store loaded from the exports exports the same
 done
-head -c 3 a.csv | od -An -tx1 | grep -q 'ef bb bf' || fail "CSV export has no BOM"
+head -c 3 a.csv | od -An -tx1 | grep -c 'ef bb bf' >/dev/null || fail "CSV export has no BOM"
 
 # a bad file: every error named with file, line, column and field; nothing written
 cp data/demands.csv bad.csv
@@ -79,8 +79,8 @@ grep -q 'nothing was imported' err || fail "rejection not said"
 # the change log: a changed row is recorded with old and new values
 minga --store s export gads --out g.csv
 sed -i 's/^\(0101;Cuenca;01;sierra;\)[0-9]*/\1700001/' g.csv
-minga --store s import gads g.csv | grep -q '1 modificadas' || fail "update not counted"
-minga --store s changes --kind gads --json | grep -q '"field":"población".*"new":"700001".*"source":"g.csv:2"' ||
+minga --store s import gads g.csv | grep -c '1 modificadas' >/dev/null || fail "update not counted"
+minga --store s changes --kind gads --json | grep -c '"field":"población".*"new":"700001".*"source":"g.csv:2"' >/dev/null ||
     { minga --store s changes --kind gads --json; fail "change not logged"; }
 
 # kill -9 in the middle of a large import: the store holds all of it or none of it
@@ -106,5 +106,5 @@ minga --store demo demo >demo.txt
 for h in 'Demandas por provincia:' 'Cooperantes por tipo de cooperación:' 'Demandas por competencia' 'Pichincha' 'Galápagos'; do
     grep -q "$h" demo.txt || { cat demo.txt; fail "minga demo's summary lacks '$h'"; }
 done
-minga --store demo demo | grep -q '0 nuevos, 0 modificados, 221 sin cambios' || fail "second demo run changed records"
+minga --store demo demo | grep -c '0 nuevos, 0 modificados, 221 sin cambios' >/dev/null || fail "second demo run changed records"
 echo "test_registry: ok"
