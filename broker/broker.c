@@ -151,7 +151,10 @@ struct broker_t {
     S_VEC(uint32_t) ended;
     zhashx_t *pending_keys; /* key -> s_pending_key_t (new jobs not yet committed) */
     uint64_t next_id;
-    uint64_t now, started_at, last_purge, commit_retry_at;
+    uint64_t now, started_at, last_purge, commit_retry_at, last_usage;
+    bool nearly_full;   /* new jobs refused: the rest of the map is kept for state changes */
+    uint64_t reserve;   /* bytes of the map kept for the changes of accepted jobs */
+    uint64_t enq_bytes; /* bytes of new jobs since the last look at the map's use */
     s_totals_t totals;
     unsigned bad_messages;
     minga_pbuf_t out;
@@ -376,6 +379,7 @@ static void s_unlease(broker_t *self, uint32_t idx)
 }
 
 static void s_cascade(broker_t *self, uint64_t parent, minga_job_state_t st);
+static void s_check_space(broker_t *self, bool now);
 
 /* Moves job idx to end state st (after the caller set up its patch p). */
 static void s_end(broker_t *self, uint32_t idx, minga_job_state_t st)
@@ -1140,6 +1144,8 @@ static void s_commit(broker_t *self)
     int rc = minga_store_write(self->store, s_write, &arg);
     if (rc != 0 && self->enqs.n > 0) {
         s_enqueues_refuse(self, rc);
+        if (rc == MINGA_EMAPFULL)
+            s_check_space(self, true);
         arg.with_enqueues = false;
         rc = self->patches.n ? minga_store_write(self->store, s_write, &arg) : 0;
     }
@@ -1273,8 +1279,34 @@ static void s_purge(broker_t *self)
         self->totals.purged += arg.purged;
 }
 
+/* Keeps a reserve of the map for the changes of accepted jobs (a lease, a result, a purge
+ * all need free pages): new jobs are refused once less than the reserve is left. */
+static void s_check_space(broker_t *self, bool now)
+{
+    if (!now && self->now - self->last_usage < 1000)
+        return;
+    self->last_usage = self->now;
+    self->enq_bytes = 0;
+    uint64_t used = 0, max = 0;
+    int rc = bk_db_usage(&self->db, &used, &max);
+    if (rc != 0) {
+        minga_warn("store: cannot measure the map's use: %s", minga_strerror(rc));
+        return;
+    }
+    self->reserve = max / 16 > (4u << 20) ? max / 16 : (4u << 20);
+    bool full = used + self->reserve > max;
+    minga_debug("store: %" PRIu64 " of %" PRIu64 " bytes in use, reserve %" PRIu64, used, max,
+                self->reserve);
+    if (full != self->nearly_full)
+        minga_warn("store: %" PRIu64 " of %" PRIu64 " bytes in use: %s", used, max,
+                   full ? "new jobs refused (store_full) until space is back"
+                        : "space is back, new jobs accepted");
+    self->nearly_full = full;
+}
+
 static void s_timers(broker_t *self)
 {
+    s_check_space(self, false);
     s_promote_delayed(self);
     s_expire_leases(self);
     s_check_workers(self);
@@ -1453,6 +1485,16 @@ static s_enq_t *s_enq_new(const minga_pmsg_t *m, size_t n)
 static int s_enqueue(broker_t *self, minga_pmsg_t *m, const msgpack_object *specs, size_t n,
                      char *err, size_t errcap, minga_perr_t *code, uint64_t *err_id)
 {
+    self->enq_bytes += m->size + 256 * n;
+    if (self->enq_bytes > self->reserve / 4)
+        s_check_space(self, true);
+    if (self->nearly_full) {
+        snprintf(err, errcap,
+                 "the store is full (MINGA_STORE_MAP_MAX): what is left is kept "
+                 "for jobs already accepted; nothing was enqueued");
+        *code = MINGA_PERR_STORE_FULL;
+        return MINGA_EMAPFULL;
+    }
     s_enq_t *enq = s_enq_new(m, n);
     if (!enq) {
         snprintf(err, errcap, "out of memory");
@@ -2316,6 +2358,7 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
     if ((rc = bk_db_open(&self->db, store)) != 0)
         goto fail;
     srandom((unsigned)(self->now ^ (uint64_t)getpid()));
+    s_check_space(self, true);
     if ((rc = s_recover(self)) != 0) {
         minga_error("recovery failed: %s", minga_strerror(rc));
         goto fail;

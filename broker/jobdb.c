@@ -316,10 +316,8 @@ int bk_db_purge(bk_db_t *db, MDB_txn *txn, uint64_t cutoff, unsigned max, unsign
             break;
         (*purged)++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_GET_CURRENT);
-        if (rc == MDB_NOTFOUND || rc == EINVAL)
-            break;
-        if (rc == 0)
-            continue;
+        if (rc == EINVAL) /* the cursor is past the last entry */
+            rc = MDB_NOTFOUND;
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -379,4 +377,31 @@ int bk_db_load(bk_db_t *db, MDB_txn *txn, bk_db_load_fn *fn, void *arg)
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int bk_db_usage(bk_db_t *db, uint64_t *used, uint64_t *map_max)
+{
+    minga_store_info_t info;
+    int rc = minga_store_info(db->store, &info);
+    if (rc != 0)
+        return rc;
+    MDB_txn *txn;
+    if ((rc = minga_store_read_begin(db->store, &txn)) != 0)
+        return rc;
+    MDB_envinfo ei;
+    mdb_env_info(minga_store_env(db->store), &ei);
+    uint64_t free_pages = 0;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, 0 /* the free list */, &cur) == 0) {
+        MDB_val key, val;
+        while (mdb_cursor_get(cur, &key, &val, MDB_NEXT) == 0)
+            if (val.mv_size >= sizeof(size_t))
+                free_pages += *(const size_t *)val.mv_data;
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    uint64_t pages = (uint64_t)ei.me_last_pgno + 1;
+    *used = (pages > free_pages ? pages - free_pages : 0) * info.page_size;
+    *map_max = info.map_max;
+    return 0;
 }

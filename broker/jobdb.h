@@ -83,6 +83,10 @@ int bk_db_get_key(bk_db_t *db, MDB_txn *txn, const char *key, uint64_t *id);
 /* Deletes at most max jobs that ended before cutoff (ms), with their keys; *purged counts. */
 int bk_db_purge(bk_db_t *db, MDB_txn *txn, uint64_t cutoff, unsigned max, unsigned *purged);
 
+/* Bytes of the map really in use (pages up to the last one, less the free list) and the most
+ * the map may grow to. Returns 0 or a negative code. */
+int bk_db_usage(bk_db_t *db, uint64_t *used, uint64_t *map_max);
+
 /* Calls fn for every active job of the queue database, in id order; fn returns 0 to go on. */
 typedef int(bk_db_load_fn)(void *arg, uint64_t id, const bk_qrec_t *q);
 int bk_db_load(bk_db_t *db, MDB_txn *txn, bk_db_load_fn *fn, void *arg);
