@@ -101,9 +101,11 @@ start_broker() {
 stop_broker() { "$bin/minga" --store "$work/s" down --drain-timeout 10 >/dev/null; }
 for w in 1 2; do
     for cap in "$CAPACITY" 1; do
+        n=$JOBS
+        [ "$cap" = 1 ] && n=$((JOBS / 10)) # credit 1: one lease commit per job per worker
         start_broker
         run "$bin/bench_broker" throughput minga --store "$work/s" \
-            --worker-bin "$bin/minga-test-worker" --jobs "$JOBS" --workers "$w" \
+            --worker-bin "$bin/minga-test-worker" --jobs "$n" --workers "$w" \
             --inflight 1000 --capacity "$cap"
         stop_broker
     done
