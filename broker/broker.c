@@ -1306,6 +1306,8 @@ static void s_check_space(broker_t *self, bool now)
 
 static void s_timers(broker_t *self)
 {
+    if (self->now - self->last_usage >= 1000)
+        bk_db_trim(&self->db);
     s_check_space(self, false);
     s_promote_delayed(self);
     s_expire_leases(self);

@@ -8,8 +8,11 @@
 #include "minga/error.h"
 #include "minga/log.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define S_QREC_VERSION 1
 
@@ -366,6 +369,7 @@ int bk_db_load(bk_db_t *db, MDB_txn *txn, bk_db_load_fn *fn, void *arg)
         return rc;
     MDB_val key, val;
     bk_qrec_t q;
+    size_t n = 0;
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         if (key.mv_size != 8 || s_qrec_decode(&val, &q) != 0) {
@@ -374,6 +378,8 @@ int bk_db_load(bk_db_t *db, MDB_txn *txn, bk_db_load_fn *fn, void *arg)
         }
         if ((rc = fn(arg, minga_key_get_u64(key.mv_data), &q)) != 0)
             break;
+        if (++n % 65536 == 0)
+            bk_db_trim(db);
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -404,4 +410,25 @@ int bk_db_usage(bk_db_t *db, uint64_t *used, uint64_t *map_max)
     *used = (pages > free_pages ? pages - free_pages : 0) * info.page_size;
     *map_max = info.map_max;
     return 0;
+}
+
+void bk_db_trim(bk_db_t *db)
+{
+    /* LMDB does not tell where it mapped the file (me_mapaddr is only set with MDB_FIXEDMAP):
+     * find the mapping of data.mdb in /proc/self/maps. */
+    char want[PATH_MAX + 16], line[PATH_MAX + 256];
+    snprintf(want, sizeof want, "%s/data.mdb", minga_store_realpath(db->store));
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        size_t len = strlen(line), wlen = strlen(want);
+        unsigned long lo, hi;
+        if (len < wlen || strcmp(line + len - wlen, want) != 0)
+            continue;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi > lo)
+            madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    fclose(f);
 }

@@ -87,6 +87,11 @@ int bk_db_purge(bk_db_t *db, MDB_txn *txn, uint64_t cutoff, unsigned max, unsign
  * the map may grow to. Returns 0 or a negative code. */
 int bk_db_usage(bk_db_t *db, uint64_t *used, uint64_t *map_max);
 
+/* Drops this process's mappings of the store's pages (madvise MADV_DONTNEED on the read-only
+ * shared map: the data stays in the page cache and is faulted in again when read), so that a
+ * scan or a long run does not keep the whole store in the process's resident set. */
+void bk_db_trim(bk_db_t *db);
+
 /* Calls fn for every active job of the queue database, in id order; fn returns 0 to go on. */
 typedef int(bk_db_load_fn)(void *arg, uint64_t id, const bk_qrec_t *q);
 int bk_db_load(bk_db_t *db, MDB_txn *txn, bk_db_load_fn *fn, void *arg);
