@@ -277,7 +277,9 @@ static int s_types_configure(broker_t *self, const char *list)
         if (len == 0)
             break;
         if (!minga_job_type_valid(p, len)) {
-            minga_error("job_types: '%.*s' is not a valid job type", (int)len, p);
+            minga_error("broker/job_types (configuration file or --job-types): '%.*s' is not a "
+                        "job type (1..64 of [a-z0-9._-], the first a letter or digit)",
+                        (int)len, p);
             return MINGA_EINVAL;
         }
         if (s_type_add(self, p, len, true) < 0)
