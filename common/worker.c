@@ -411,10 +411,10 @@ static int s_option_value(const char *program, int argc, char **argv, int *i, co
     return 0;
 }
 
-/* The option's name without "--" and "=VALUE", into buf. */
+/* The option's name without "--" and "=VALUE", into buf ("" when arg is no option). */
 static const char *s_option_name(const char *arg, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s", arg + 2);
+    snprintf(buf, size, "%s", strncmp(arg, "--", 2) == 0 ? arg + 2 : "");
     char *eq = strchr(buf, '=');
     if (eq)
         *eq = 0;
@@ -425,6 +425,7 @@ int minga_worker_options_parse(minga_worker_options_t *opts, const char *program
                                char **argv)
 {
     char err[512], name[64];
+    minga_config_free(s_settings_table, S_NSETTINGS, &s_settings);
     s_settings = (s_settings_t){opts->capacity, opts->heartbeat_ms, opts->drain_ms / 1000, NULL};
     for (int i = 1; i < argc; i++) {
         const char *v;
