@@ -1093,24 +1093,66 @@ static void s_send_job(broker_t *self, const bk_patch_t *p, const minga_job_t *j
                   self->out.sbuf.size);
 }
 
+static bool s_has_waiter(broker_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->waiters.n; i++)
+        if (self->waiters.v[i]->id == id)
+            return true;
+    return false;
+}
+
+/* The event of patch p, from the patch and the index alone (no store read); false when the job
+ * is not in the index. The strings of ev are borrowed: do not minga_job_clear() it. */
+static bool s_event_of(broker_t *self, const bk_patch_t *p, minga_job_t *ev)
+{
+    uint32_t idx = bx_jobs_find(&self->jobs, p->id);
+    if (idx == BX_NIL)
+        return false;
+    const bx_job_t *j = BX_JOB(&self->jobs, idx);
+    memset(ev, 0, sizeof *ev);
+    ev->id = p->id;
+    ev->type = self->types[j->type].name;
+    ev->state = (minga_job_state_t)p->state;
+    ev->attempts = p->attempts;
+    ev->priority = j->priority;
+    ev->not_before = (p->flags & BP_NOT_BEFORE) ? p->not_before : 0;
+    ev->has_progress = (p->flags & BP_PROGRESS) != 0;
+    ev->progress = p->progress;
+    ev->error_code = (p->flags & BP_ERROR) ? p->error_code : NULL;
+    ev->error_message = (p->flags & BP_ERROR) ? p->error_message : NULL;
+    ev->worker = (p->flags & BP_WORKER) ? p->worker : NULL;
+    ev->updated_at = p->at;
+    return true;
+}
+
+/* After the commit: the event of each change; the job to its worker for a lease; the news to
+ * the job's waiters. The store is read only for a lease (the body) or when someone waits. */
 static void s_after_patches(broker_t *self, bk_patch_t *patches, size_t n)
 {
     MDB_txn *txn = NULL;
-    if (n && minga_store_read_begin(self->store, &txn) != 0)
-        txn = NULL;
-    minga_job_t job;
+    minga_job_t job, ev;
     minga_job_init(&job);
     for (size_t i = 0; i < n; i++) {
         bk_patch_t *p = &patches[i];
-        if (txn && bk_db_get_job(&self->db, txn, p->id, &job) == 0) {
-            bool progress = (p->flags & BP_PROGRESS) && p->state == MINGA_JOB_LEASED;
+        bool progress = (p->flags & BP_PROGRESS) && p->state == MINGA_JOB_LEASED;
+        bool need = (p->flags & BP_LEASE) || s_has_waiter(self, p->id);
+        bool have = false;
+        if (need || !s_event_of(self, p, &ev)) {
+            if (!txn && minga_store_read_begin(self->store, &txn) != 0)
+                txn = NULL;
+            have = txn && bk_db_get_job(&self->db, txn, p->id, &job) == 0;
             /* The record holds the latest state; report this patch's own. */
-            job.state = (minga_job_state_t)p->state;
-            s_publish_job(self, &job, progress);
-            if (p->flags & BP_LEASE)
-                s_send_job(self, p, &job);
-            s_notify_waiters(self, &job);
+            if (have)
+                job.state = (minga_job_state_t)p->state;
         }
+        if (have)
+            s_publish_job(self, &job, progress);
+        else if (!need && s_event_of(self, p, &ev))
+            s_publish_job(self, &ev, progress);
+        if (have && (p->flags & BP_LEASE))
+            s_send_job(self, p, &job);
+        if (have)
+            s_notify_waiters(self, &job);
         bk_patch_clear(p);
     }
     minga_job_clear(&job);

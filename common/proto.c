@@ -330,6 +330,10 @@ bool minga_pobj_str_eq(const msgpack_object *o, const char *s)
 
 static bool s_key_eq(const msgpack_object *k, const char *name)
 {
+    if (k->type == MSGPACK_OBJECT_STR) /* the common case, without strlen */
+        return k->via.str.size > 0 && k->via.str.ptr[0] == name[0] &&
+               strnlen(name, k->via.str.size + 1) == k->via.str.size &&
+               memcmp(k->via.str.ptr, name, k->via.str.size) == 0;
     return minga_pobj_str_eq(k, name);
 }
 
