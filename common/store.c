@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,10 +359,17 @@ int minga_store_write(minga_store_t *self, minga_store_write_fn *fn, void *arg)
         }
         if (rc == ENOSPC || rc == EFBIG || rc == EIO || rc == EDQUOT) {
             /* mdb_txn_commit returns positive errno codes; a short write is EIO */
-            minga_error("store %s: write failed, nothing of it was stored: %s (is the disk "
-                        "full?)",
-                        self->path, strerror(rc));
-            return -rc;
+            struct statvfs vfs;
+            bool full = statvfs(self->path, &vfs) == 0 &&
+                        (uint64_t)vfs.f_bavail * vfs.f_frsize < (1u << 20);
+            if (full)
+                minga_error("store %s: write failed, nothing of it was stored: the disk is "
+                            "full (%llu bytes free)",
+                            self->path, (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+            else
+                minga_error("store %s: write failed, nothing of it was stored: %s", self->path,
+                            strerror(rc));
+            return full ? -ENOSPC : -rc;
         }
         return rc;
     }
