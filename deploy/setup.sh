@@ -30,7 +30,7 @@ pkgs=(gcc make libc6-dev cmake pkg-config
     libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev libjansson-dev libcsv-dev)
 if [ $want_tests = 1 ]; then
     pkgs+=(libcmocka-dev clang clang-format-14 libclang-rt-14-dev python3 python3-zmq
-        python3-msgpack procps util-linux)
+        python3-msgpack procps util-linux git)
 fi
 if [ $want_bench = 1 ]; then
     pkgs+=(sqlite3 beanstalkd gearman-job-server gearman-tools libgearman-dev time bc)
