@@ -1,10 +1,11 @@
 /*
  * worker.c: the worker runtime (worker.h). One main thread owns the DEALER socket to the
  * broker and every timer; `capacity` handler threads (czmq actors, one job at a time each) run
- * the handlers. The main thread gives a job to an idle handler thread over that thread's actor
- * pipe; handler threads answer ("PROGRESS", "END", carrying the task pointer) on one shared
- * inproc PUSH/PULL, so that the main loop polls two sockets whatever the capacity, and the
- * heartbeats never wait for a handler.
+ * the handlers. The main thread hands a job to the handler threads through a queue (a mutex
+ * and a condition variable); handler threads post their notes (END, PROGRESS) on a list and
+ * wake the main thread with an eventfd only when that list was empty, so that under load one
+ * wake-up carries many notes. The main loop polls the DEALER and the eventfd, whatever the
+ * capacity, and the heartbeats never wait for a handler.
  *
  * States of the runtime (the main loop, minga_worker_run):
  *
@@ -53,6 +54,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 typedef enum { S_OFFLINE, S_ONLINE, S_DRAINING, S_STOPPED } s_state_t;
@@ -77,15 +80,25 @@ struct minga_task_t {
     int64_t progress_sent_ms;
     s_slot_t *slot;
     minga_worker_t *worker;
-    bool abandoned; /* handed back at the drain time-out; its END is dropped */
+    minga_task_t *next; /* in the handler threads' queue */
+    bool abandoned;     /* handed back at the drain time-out; its END is dropped */
 };
 
+/* A place for one running job: at most `capacity` of them (invariant 1). */
 struct s_slot_t {
-    zactor_t *actor;
-    zsock_t *out; /* the handler thread's PUSH to the main thread's results PULL */
-    const char *results_ep;
     minga_task_t *task;
 };
+
+/* What a handler thread tells the main thread. */
+typedef enum { S_NOTE_END, S_NOTE_PROGRESS } s_note_kind_t;
+
+typedef struct s_note_t {
+    struct s_note_t *next;
+    s_note_kind_t kind;
+    minga_task_t *task;
+    uint64_t done, total;
+    char text[];
+} s_note_t;
 
 struct minga_worker_t {
     minga_worker_options_t opts;
@@ -95,13 +108,20 @@ struct minga_worker_t {
     int pid_fd;
     s_state_t state;
     zsock_t *dealer;
-    zsock_t *results;    /* PULL: END and PROGRESS from the handler threads */
-    char results_ep[64]; /* its inproc endpoint */
     s_slot_t *slots;
     unsigned nslots;
-    zlist_t *pending; /* minga_task_t *, received with no free slot */
-    zlist_t *outbox;  /* s_kept_t *, answers waiting for a connection */
-    minga_pbuf_t pb;  /* the body being built */
+    /* Shared with the handler threads, under lock: */
+    pthread_t *threads;
+    unsigned nthreads;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool lock_ready, stop_threads;
+    minga_task_t *queue_head, *queue_tail; /* jobs for the handler threads */
+    s_note_t *notes_head, *notes_tail;     /* notes for the main thread */
+    int notify_fd;                         /* eventfd: notes are waiting */
+    zlist_t *pending;                      /* minga_task_t *, received with no free slot */
+    zlist_t *outbox;                       /* s_kept_t *, answers waiting for a connection */
+    minga_pbuf_t pb;                       /* the body being built */
     bool pb_ready;
     int64_t heartbeat_at, broker_expiry, reconnect_at, drain_deadline;
     unsigned reconnect_delay;
@@ -233,6 +253,39 @@ static void s_task_destroy(minga_task_t **task_p)
     *task_p = NULL;
 }
 
+/* Posts a note for the main thread (any thread); wakes it when the list was empty. A note
+ * that cannot be allocated is dropped, except END, which is retried: the main thread must
+ * see every END (invariant 2). */
+static void s_post_note(minga_worker_t *self, s_note_kind_t kind, minga_task_t *task, uint64_t done,
+                        uint64_t total, const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    if (len > MINGA_PROTO_MAX_TEXT)
+        len = MINGA_PROTO_MAX_TEXT;
+    s_note_t *note;
+    while (!(note = malloc(sizeof *note + len + 1))) {
+        if (kind != S_NOTE_END)
+            return;
+        usleep(1000);
+    }
+    *note = (s_note_t){NULL, kind, task, done, total};
+    memcpy(note->text, text ? text : "", len);
+    note->text[len] = 0;
+    pthread_mutex_lock(&self->lock);
+    bool was_empty = !self->notes_head;
+    if (self->notes_tail)
+        self->notes_tail->next = note;
+    else
+        self->notes_head = note;
+    self->notes_tail = note;
+    pthread_mutex_unlock(&self->lock);
+    if (was_empty) {
+        uint64_t one = 1;
+        while (write(self->notify_fd, &one, sizeof one) < 0 && errno == EINTR)
+            ;
+    }
+}
+
 uint64_t minga_task_id(const minga_task_t *task)
 {
     return task->id;
@@ -260,7 +313,7 @@ void minga_task_progress(minga_task_t *task, uint64_t done, uint64_t total, cons
     if (done != total && now - task->progress_sent_ms < 100)
         return;
     task->progress_sent_ms = now;
-    zsock_send(task->slot->out, "sp88s", "PROGRESS", task, done, total, text ? text : "");
+    s_post_note(task->worker, S_NOTE_PROGRESS, task, done, total, text);
 }
 
 int minga_task_set_result(minga_task_t *task, const uint8_t *data, size_t size)
@@ -307,29 +360,27 @@ static void s_task_run(minga_task_t *task)
         minga_task_fail(task, true, "handler_error", "%s", minga_strerror(rc));
 }
 
-/* The handler thread: receives ("JOB", task), runs it, answers ("END", task). */
-static void s_slot_actor(zsock_t *pipe, void *arg)
+/* The handler thread: takes jobs from the queue, runs them, posts END. */
+static void *s_handler_thread(void *arg)
 {
-    s_slot_t *slot = arg;
-    slot->out = zsock_new_push(slot->results_ep);
-    zsock_signal(pipe, slot->out ? 0 : 1);
-    if (!slot->out)
-        return;
+    minga_worker_t *self = arg;
+    pthread_mutex_lock(&self->lock);
     while (true) {
-        char *cmd = NULL;
-        minga_task_t *task = NULL;
-        if (zsock_recv(pipe, "sp", &cmd, &task) == -1)
+        while (!self->queue_head && !self->stop_threads)
+            pthread_cond_wait(&self->wake, &self->lock);
+        if (self->stop_threads)
             break;
-        bool term = !cmd || strcmp(cmd, "$TERM") == 0;
-        free(cmd);
-        if (term)
-            break;
-        if (task) {
-            s_task_run(task);
-            zsock_send(slot->out, "sp", "END", task);
-        }
+        minga_task_t *task = self->queue_head;
+        self->queue_head = task->next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        pthread_mutex_unlock(&self->lock);
+        s_task_run(task);
+        s_post_note(self, S_NOTE_END, task, 0, 0, NULL);
+        pthread_mutex_lock(&self->lock);
     }
-    zsock_destroy(&slot->out);
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -500,12 +551,23 @@ static int s_resolve_endpoint(minga_worker_t *self)
     return rc;
 }
 
-static int s_start_slots(minga_worker_t *self)
+static int s_start_threads(minga_worker_t *self)
 {
     self->nslots = self->opts.capacity;
     self->slots = calloc(self->nslots, sizeof *self->slots);
-    if (!self->slots)
+    self->threads = calloc(self->nslots, sizeof *self->threads);
+    if (!self->slots || !self->threads)
         return MINGA_ENOMEM;
+    self->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->notify_fd < 0)
+        return -errno;
+    if (pthread_mutex_init(&self->lock, NULL) != 0)
+        return MINGA_ENOMEM;
+    if (pthread_cond_init(&self->wake, NULL) != 0) {
+        pthread_mutex_destroy(&self->lock);
+        return MINGA_ENOMEM;
+    }
+    self->lock_ready = true;
     /* Handler threads never take SIGTERM/SIGINT: the main loop must see them. */
     sigset_t block, old;
     sigemptyset(&block);
@@ -514,10 +576,10 @@ static int s_start_slots(minga_worker_t *self)
     pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = 0;
     for (unsigned i = 0; i < self->nslots && rc == 0; i++) {
-        self->slots[i].results_ep = self->results_ep;
-        self->slots[i].actor = zactor_new(s_slot_actor, &self->slots[i]);
-        if (!self->slots[i].actor)
+        if (pthread_create(&self->threads[i], NULL, s_handler_thread, self) != 0)
             rc = MINGA_ENOMEM;
+        else
+            self->nthreads++;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
@@ -534,6 +596,7 @@ int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
     self->opts = *opts;
     self->table = table;
     self->pid_fd = -1;
+    self->notify_fd = -1;
     self->state = S_OFFLINE;
     atomic_init(&self->draining, false);
     char *host = zsys_hostname();
@@ -560,11 +623,7 @@ int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
     self->outbox = zlist_new();
     if (!self->pending || !self->outbox)
         goto fail;
-    snprintf(self->results_ep, sizeof self->results_ep, "inproc://minga-worker-%p", (void *)self);
-    self->results = zsock_new_pull(NULL);
-    if (!self->results || zsock_bind(self->results, "%s", self->results_ep) != 0)
-        goto fail;
-    if ((rc = s_start_slots(self)) != 0)
+    if ((rc = s_start_threads(self)) != 0)
         goto fail;
     *self_p = self;
     return 0;
@@ -573,17 +632,42 @@ fail:
     return rc;
 }
 
+/* Stops and joins the handler threads (waiting for running handlers), frees the queue and
+ * the notes. */
+static void s_stop_threads(minga_worker_t *self)
+{
+    if (self->lock_ready) {
+        pthread_mutex_lock(&self->lock);
+        self->stop_threads = true;
+        pthread_cond_broadcast(&self->wake);
+        pthread_mutex_unlock(&self->lock);
+        for (unsigned i = 0; i < self->nthreads; i++)
+            pthread_join(self->threads[i], NULL);
+        self->nthreads = 0;
+        pthread_cond_destroy(&self->wake);
+        pthread_mutex_destroy(&self->lock);
+        self->lock_ready = false;
+    }
+    while (self->notes_head) {
+        s_note_t *next = self->notes_head->next;
+        free(self->notes_head);
+        self->notes_head = next;
+    }
+    if (self->notify_fd >= 0)
+        close(self->notify_fd);
+    self->notify_fd = -1;
+}
+
 void minga_worker_destroy(minga_worker_t **self_p)
 {
     minga_worker_t *self = *self_p;
     if (!self)
         return;
-    for (unsigned i = 0; self->slots && i < self->nslots; i++) {
-        zactor_destroy(&self->slots[i].actor);
+    s_stop_threads(self);
+    for (unsigned i = 0; self->slots && i < self->nslots; i++)
         s_task_destroy(&self->slots[i].task);
-    }
     free(self->slots);
-    zsock_destroy(&self->results);
+    free(self->threads);
     zsock_destroy(&self->dealer);
     if (self->pending) {
         minga_task_t *task;
@@ -691,7 +775,15 @@ static bool s_dispatch(minga_worker_t *self, minga_task_t *task)
         slot->task = task;
         task->slot = slot;
         task->progress_sent_ms = zclock_mono();
-        zsock_send(slot->actor, "sp", "JOB", task);
+        task->next = NULL;
+        pthread_mutex_lock(&self->lock);
+        if (self->queue_tail)
+            self->queue_tail->next = task;
+        else
+            self->queue_head = task;
+        self->queue_tail = task;
+        pthread_cond_signal(&self->wake);
+        pthread_mutex_unlock(&self->lock);
         return true;
     }
     return false;
@@ -871,22 +963,25 @@ static void s_on_end(minga_worker_t *self, s_slot_t *slot, minga_task_t *task)
         zlist_push(self->pending, next);
 }
 
-/* A message from a handler thread on the results PULL. */
-static void s_on_result(minga_worker_t *self)
+/* The notes the handler threads posted since the last time, in order. */
+static void s_on_notes(minga_worker_t *self)
 {
-    char *cmd = NULL;
-    minga_task_t *task = NULL;
-    uint64_t done = 0, total = 0;
-    char *text = NULL;
-    if (zsock_recv(self->results, "sp88s", &cmd, &task, &done, &total, &text) == -1)
-        return;
-    if (cmd && task && strcmp(cmd, "END") == 0) {
-        s_on_end(self, task->slot, task);
-    } else if (cmd && task && strcmp(cmd, "PROGRESS") == 0 && !task->abandoned) {
-        s_send_progress(self, task->id, done, total, text);
+    uint64_t count;
+    while (read(self->notify_fd, &count, sizeof count) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&self->lock);
+    s_note_t *note = self->notes_head;
+    self->notes_head = self->notes_tail = NULL;
+    pthread_mutex_unlock(&self->lock);
+    while (note) {
+        s_note_t *next = note->next;
+        if (note->kind == S_NOTE_END)
+            s_on_end(self, note->task->slot, note->task);
+        else if (!note->task->abandoned)
+            s_send_progress(self, note->task->id, note->done, note->total, note->text);
+        free(note);
+        note = next;
     }
-    free(cmd);
-    free(text);
 }
 
 static void s_start_drain(minga_worker_t *self, int64_t now)
@@ -938,7 +1033,7 @@ static void s_turn(minga_worker_t *self)
     int n = 0;
     int64_t now = zclock_mono();
     int64_t wake = now + 1000;
-    items[n++] = (zmq_pollitem_t){zsock_resolve(self->results), 0, ZMQ_POLLIN, 0};
+    items[n++] = (zmq_pollitem_t){NULL, self->notify_fd, ZMQ_POLLIN, 0};
     if (self->dealer)
         items[n++] = (zmq_pollitem_t){zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
     if (self->state == S_OFFLINE)
@@ -952,8 +1047,8 @@ static void s_turn(minga_worker_t *self)
     now = zclock_mono();
     if (rc > 0) {
         /* Drain what is there, results first (they free slots and answer the broker). */
-        while (zsock_events(self->results) & ZMQ_POLLIN)
-            s_on_result(self);
+        if (items[0].revents & ZMQ_POLLIN)
+            s_on_notes(self);
         for (int k = 0; k < 64 && self->dealer && (zsock_events(self->dealer) & ZMQ_POLLIN); k++)
             s_on_broker(self, now);
     }

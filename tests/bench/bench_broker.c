@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -111,11 +112,23 @@ static void s_minga_body(uint8_t body[S_BODY_SIZE])
     memset(body + 5, 'x', S_BODY_SIZE - 5);
 }
 
+/* CPU seconds (user + system) of the children waited for so far: the workers. */
+static double s_children_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Prints the figure; call after the workers were stopped and waited for. */
 static void s_print_result(const s_opts_t *o, double secs, long jobs)
 {
     printf("{\"mode\":\"throughput\",\"system\":\"%s\",\"jobs\":%ld,\"workers\":%ld,"
-           "\"inflight\":%ld,\"capacity\":%ld,\"seconds\":%.3f,\"jobs_per_s\":%.0f}\n",
-           o->system, jobs, o->workers, o->inflight, o->capacity, secs, (double)jobs / secs);
+           "\"inflight\":%ld,\"capacity\":%ld,\"seconds\":%.3f,\"jobs_per_s\":%.0f,"
+           "\"worker_cpu_us_per_job\":%.1f}\n",
+           o->system, jobs, o->workers, o->inflight, o->capacity, secs, (double)jobs / secs,
+           s_children_cpu() * 1e6 / (double)jobs);
     fflush(stdout);
 }
 
@@ -275,9 +288,9 @@ static void s_minga_throughput(const s_opts_t *o)
             s_die("stalled: %ld sent, %ld accepted, %ld done", sent, replies, done);
     }
     double secs = (double)(s_now_ns() - start) / 1e9;
+    s_stop_workers(SIGTERM);
     s_print_result(o, secs, done);
     s_minga_close(&m);
-    s_stop_workers(SIGTERM);
 }
 
 typedef struct {
@@ -622,8 +635,8 @@ static void s_beanstalk_throughput(const s_opts_t *o)
     while (atomic_load(s_done_counter) < o->jobs)
         usleep(20);
     double secs = (double)(s_now_ns() - start) / 1e9;
-    s_print_result(o, secs, o->jobs);
     s_stop_workers(SIGKILL);
+    s_print_result(o, secs, o->jobs);
     free(chunk);
 }
 
@@ -686,8 +699,8 @@ static void s_gearman_throughput(const s_opts_t *o)
     while (atomic_load(s_done_counter) < o->jobs)
         usleep(20);
     double secs = (double)(s_now_ns() - start) / 1e9;
-    s_print_result(o, secs, o->jobs);
     s_stop_workers(SIGKILL);
+    s_print_result(o, secs, o->jobs);
     gearman_client_free(c);
 }
 
@@ -809,9 +822,9 @@ static void s_zmq_throughput(const s_opts_t *o)
         }
     }
     double secs = (double)(s_now_ns() - start) / 1e9;
-    s_print_result(o, secs, done);
     zsock_destroy(&s);
     s_stop_workers(SIGKILL);
+    s_print_result(o, secs, done);
     char path[128];
     snprintf(path, sizeof path, "%s/clients", s_zmq_dir);
     unlink(path);
