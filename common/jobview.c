@@ -151,6 +151,8 @@ int minga_jobview_wait(minga_client_t *client, uint64_t id, const char *who, min
         s_draw(id, job->state, job->has_progress ? &job->progress : NULL, &view);
         rc = minga_client_wait(client, id, 0, s_draw, &view, job);
     }
+    if (view.drawn && rc == 0) /* the bar's last word is the end state */
+        s_draw(id, job->state, job->has_progress ? &job->progress : NULL, &view);
     if (view.drawn)
         fputc('\n', stderr);
     if (rc)
