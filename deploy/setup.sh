@@ -30,10 +30,10 @@ pkgs=(gcc make libc6-dev cmake pkg-config
     libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev libjansson-dev libcsv-dev)
 if [ $want_tests = 1 ]; then
     pkgs+=(libcmocka-dev clang clang-format-14 libclang-rt-14-dev python3 python3-zmq
-        python3-msgpack procps util-linux git)
+        python3-msgpack procps util-linux git jq)
 fi
 if [ $want_bench = 1 ]; then
-    pkgs+=(sqlite3 beanstalkd gearman-job-server gearman-tools libgearman-dev time bc)
+    pkgs+=(sqlite3 beanstalkd gearman-job-server gearman-tools libgearman-dev time bc python3-numpy)
 fi
 
 missing=()
@@ -60,7 +60,8 @@ fi
 if [ $build = 1 ]; then
     dir=${MINGA_BUILD:-build}
     echo "setup.sh: building into $dir/" >&2
-    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    tests=$([ $want_tests = 1 ] && echo ON || echo OFF)
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMINGA_TESTS=$tests >/dev/null
     cmake --build "$dir" -j "$(nproc)" >/dev/null 2>"$dir.log" || {
         cat "$dir.log" >&2
         echo "setup.sh: the build failed (log above, also in $dir.log)" >&2

@@ -25,7 +25,7 @@ step() {
 build_and_test() {
     local dir=$1
     shift
-    cmake -S . -B "$dir" "$@" >/dev/null &&
+    cmake -S . -B "$dir" -DMINGA_TESTS=ON "$@" >/dev/null &&
         cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 ||
         { tail -n 40 "$dir.build.log"; return 1; }
     (cd "$dir" && ctest -j "$jobs" -LE bench --output-on-failure --timeout 900)
