@@ -966,6 +966,7 @@ static void s_waiters_timeout(broker_t *self)
 typedef struct {
     broker_t *self;
     bool with_enqueues;
+    size_t from, to; /* the patches to write */
 } s_write_arg_t;
 
 static int s_write(MDB_txn *txn, void *arg)
@@ -979,7 +980,7 @@ static int s_write(MDB_txn *txn, void *arg)
             if (enq->created[i])
                 rc = bk_db_put_new(&self->db, txn, &enq->jobs[i]);
     }
-    for (size_t i = 0; i < self->patches.n && rc == 0; i++)
+    for (size_t i = a->from; i < a->to && rc == 0; i++)
         rc = bk_db_apply(&self->db, txn, &self->patches.v[i]);
     if (rc == 0)
         rc = bk_db_put_next_id(&self->db, txn, self->next_id);
@@ -1170,8 +1171,50 @@ static void s_forget_ended(broker_t *self, size_t n)
             bx_jobs_remove(&self->jobs, idx);
         }
     }
+    if (n == 0)
+        return;
     memmove(self->ended.v, self->ended.v + n, (self->ended.n - n) * sizeof *self->ended.v);
     self->ended.n -= n;
+}
+
+/* Takes the first n patches out of the pending list (the caller frees them). */
+static bk_patch_t *s_patches_take(broker_t *self, size_t n)
+{
+    bk_patch_t *taken = malloc((n ? n : 1) * sizeof *taken);
+    if (!taken || n == 0)
+        return taken;
+    memcpy(taken, self->patches.v, n * sizeof *taken);
+    if (self->patches.n > n)
+        memmove(self->patches.v, self->patches.v + n,
+                (self->patches.n - n) * sizeof *self->patches.v);
+    self->patches.n -= n;
+    return taken;
+}
+
+/* After the commit of the first n patches: takes them out and sends their consequences. */
+static void s_after_commit(broker_t *self, size_t n)
+{
+    bk_patch_t *done = s_patches_take(self, n);
+    if (!done) {
+        minga_error("out of memory after a commit");
+        return;
+    }
+    s_after_patches(self, done, n);
+    free(done);
+}
+
+/* When one transaction for all changes does not fit (a full map), the changes are written one
+ * by one, as far as they fit; the rest waits for the next try. Returns how many were written. */
+static size_t s_commit_each(broker_t *self)
+{
+    size_t n = 0;
+    while (n < self->patches.n) {
+        s_write_arg_t arg = {self, false, n, n + 1};
+        if (minga_store_write(self->store, s_write, &arg) != 0)
+            break;
+        n++;
+    }
+    return n;
 }
 
 static void s_commit(broker_t *self)
@@ -1184,7 +1227,7 @@ static void s_commit(broker_t *self)
         s_answer_deferred(self, false);
         return;
     }
-    s_write_arg_t arg = {self, true};
+    s_write_arg_t arg = {self, true, 0, self->patches.n};
     int rc = minga_store_write(self->store, s_write, &arg);
     if (rc != 0 && self->enqs.n > 0) {
         s_enqueues_refuse(self, rc);
@@ -1192,6 +1235,10 @@ static void s_commit(broker_t *self)
             s_check_space(self, true);
         arg.with_enqueues = false;
         rc = self->patches.n ? minga_store_write(self->store, s_write, &arg) : 0;
+    }
+    if (rc == MINGA_EMAPFULL && self->patches.n > 1) {
+        size_t n = s_commit_each(self);
+        s_after_commit(self, n);
     }
     if (rc != 0) {
         minga_error("store: commit of %zu change(s) failed: %s; kept in memory, retrying",
@@ -1201,14 +1248,9 @@ static void s_commit(broker_t *self)
         return;
     }
     self->commit_retry_at = 0;
-    size_t nended = self->ended.n;
-    bk_patch_t *patches = self->patches.v;
-    size_t npatches = self->patches.n;
-    self->patches.v = NULL;
-    self->patches.n = self->patches.cap = 0;
-    s_after_enqueues(self);
-    s_after_patches(self, patches, npatches);
-    free(patches);
+    size_t nended = self->ended.n, committed = self->patches.n;
+    s_after_enqueues(self); /* may add changes, for the next commit */
+    s_after_commit(self, committed);
     s_forget_ended(self, nended);
     s_answer_deferred(self, true);
 }

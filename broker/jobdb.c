@@ -65,17 +65,31 @@ static int s_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The key of a job's body: its id and the byte 'b' (records have 8-byte keys). */
+static void s_body_key(uint8_t k[9], uint64_t id)
+{
+    minga_key_u64(k, id);
+    k[8] = 'b';
+}
+
+/* Writes the job record without its body; a body in job (a new job, or a record written
+ * before bodies were kept apart) is written under its own key, so that the many rewrites of
+ * a record (lease, progress, done) never copy the body. */
 static int s_put_job(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
 {
-    uint8_t k[8];
+    uint8_t k[9];
     minga_key_u64(k, job->id);
     char *buf;
     size_t len;
-    int rc = minga_job_encode(job, 0, &buf, &len);
+    int rc = minga_job_encode(job, MINGA_JOB_PACK_NO_INPUT, &buf, &len);
     if (rc != 0)
         return rc;
     rc = s_put(txn, db->job, k, 8, buf, len);
     free(buf);
+    if (rc == 0 && job->body) {
+        s_body_key(k, job->id);
+        rc = s_put(txn, db->job, k, 9, job->body, job->body_len);
+    }
     return rc;
 }
 
@@ -185,11 +199,13 @@ static int s_patch_parts(minga_job_t *job, const bk_patch_t *p)
     return 0;
 }
 
+static int s_get_job(bk_db_t *db, MDB_txn *txn, uint64_t id, minga_job_t *job, bool body);
+
 int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p)
 {
     minga_job_t job;
     minga_job_init(&job);
-    int rc = bk_db_get_job(db, txn, p->id, &job);
+    int rc = s_get_job(db, txn, p->id, &job, false);
     if (rc == MINGA_ENOTFOUND || rc == MINGA_EFORMAT) {
         minga_warn("job %llu: not in the store, change to %s skipped", (unsigned long long)p->id,
                    minga_job_state_name(p->state));
@@ -236,7 +252,7 @@ uint64_t bk_db_next_id(bk_db_t *db, MDB_txn *txn)
         next = minga_key_get_u64(val.mv_data);
     MDB_cursor *cur;
     if (mdb_cursor_open(txn, db->job, &cur) == 0) {
-        if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0 && key.mv_size == 8) {
+        if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0 && key.mv_size >= 8) {
             uint64_t last = minga_key_get_u64(key.mv_data);
             if (last >= next)
                 next = last + 1;
@@ -246,9 +262,10 @@ uint64_t bk_db_next_id(bk_db_t *db, MDB_txn *txn)
     return next;
 }
 
-int bk_db_get_job(bk_db_t *db, MDB_txn *txn, uint64_t id, minga_job_t *job)
+/* Reads job id; with body, also its body (kept under its own key). */
+static int s_get_job(bk_db_t *db, MDB_txn *txn, uint64_t id, minga_job_t *job, bool body)
 {
-    uint8_t k[8];
+    uint8_t k[9];
     minga_key_u64(k, id);
     MDB_val key = {8, k}, val;
     int rc = mdb_get(txn, db->job, &key, &val);
@@ -262,7 +279,30 @@ int bk_db_get_job(bk_db_t *db, MDB_txn *txn, uint64_t id, minga_job_t *job)
         minga_warn("job %llu: stored value unreadable: %s", (unsigned long long)id, err);
         return MINGA_EFORMAT;
     }
+    if (!body || job->body)
+        return 0;
+    s_body_key(k, id);
+    key.mv_size = 9;
+    rc = mdb_get(txn, db->job, &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (minga_mp_validate(val.mv_data, val.mv_size, MINGA_PROTO_MAX_DEPTH) != 0) {
+        minga_warn("job %llu: stored body unreadable; left out", (unsigned long long)id);
+        return 0;
+    }
+    job->body = malloc(val.mv_size);
+    if (!job->body)
+        return MINGA_ENOMEM;
+    memcpy(job->body, val.mv_data, val.mv_size);
+    job->body_len = val.mv_size;
     return 0;
+}
+
+int bk_db_get_job(bk_db_t *db, MDB_txn *txn, uint64_t id, minga_job_t *job)
+{
+    return s_get_job(db, txn, id, job, true);
 }
 
 int bk_db_get_key(bk_db_t *db, MDB_txn *txn, const char *k, uint64_t *id)
@@ -282,7 +322,7 @@ static int s_purge_one(bk_db_t *db, MDB_txn *txn, uint64_t id)
 {
     minga_job_t job;
     minga_job_init(&job);
-    int rc = bk_db_get_job(db, txn, id, &job);
+    int rc = s_get_job(db, txn, id, &job, false);
     if (rc == 0 && !minga_job_state_is_end(job.state)) {
         minga_job_clear(&job);
         return 0; /* defensive: retried since; its job_end entry was stale */
@@ -295,8 +335,10 @@ static int s_purge_one(bk_db_t *db, MDB_txn *txn, uint64_t id)
     minga_job_clear(&job);
     if (rc != 0 && rc != MINGA_ENOTFOUND && rc != MINGA_EFORMAT)
         return rc;
-    uint8_t k[8];
-    minga_key_u64(k, id);
+    uint8_t k[9];
+    s_body_key(k, id);
+    if ((rc = s_del(txn, db->job, k, 9)) != 0)
+        return rc;
     return s_del(txn, db->job, k, 8);
 }
 

@@ -764,7 +764,7 @@ static size_t s_job_count(const minga_job_t *job, unsigned flags)
     n += job->worker != NULL;
     n += job->finished_at != 0;
     if (!(flags & MINGA_JOB_PACK_NO_BODY))
-        n += (job->body != NULL) + (job->result != NULL);
+        n += (job->body != NULL && !(flags & MINGA_JOB_PACK_NO_INPUT)) + (job->result != NULL);
     return n;
 }
 
@@ -786,7 +786,7 @@ int minga_job_pack(const minga_job_t *job, msgpack_packer *pk, unsigned flags)
     rc |= msgpack_pack_array(pk, job->nparents);
     for (size_t i = 0; i < job->nparents; i++)
         rc |= msgpack_pack_uint64(pk, job->parents[i]);
-    if (!(flags & MINGA_JOB_PACK_NO_BODY) && job->body)
+    if (!(flags & (MINGA_JOB_PACK_NO_BODY | MINGA_JOB_PACK_NO_INPUT)) && job->body)
         rc |= minga_pk_kv_raw(pk, "body", job->body, job->body_len);
     if (job->has_progress) {
         rc |= minga_pk_str(pk, "progress");

@@ -304,7 +304,8 @@ typedef struct {
 
 /* Flags of minga_job_pack. */
 enum {
-    MINGA_JOB_PACK_NO_BODY = 1 << 0, /* leave out body and result (LIST) */
+    MINGA_JOB_PACK_NO_BODY = 1 << 0,  /* leave out body and result (LIST) */
+    MINGA_JOB_PACK_NO_INPUT = 1 << 1, /* leave out body only (the broker stores it apart) */
 };
 
 /* Zeroes job (priority 128, state queued). */
