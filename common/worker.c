@@ -1,37 +1,49 @@
 /*
  * worker.c: the worker runtime (worker.h). One main thread owns the DEALER socket to the
- * broker and every timer; `capacity` handler threads (czmq actors, one job at a time each) run
- * the handlers. The main thread hands a job to the handler threads through a queue (a mutex
- * and a condition variable); handler threads post their notes (END, PROGRESS) on a list and
- * wake the main thread with an eventfd only when that list was empty, so that under load one
- * wake-up carries many notes. The main loop polls the DEALER and the eventfd, whatever the
+ * broker and every timer; `capacity` handler threads (plain pthreads, one job at a time each)
+ * run the handlers. The main thread hands a job to the handler threads through a queue (a
+ * mutex and a condition variable); handler threads post their notes (END, PROGRESS) on a list
+ * and wake the main thread with an eventfd only when that list was empty, so that under load
+ * one wake-up carries many notes. The main loop polls the DEALER and the eventfd, whatever the
  * capacity, and the heartbeats never wait for a handler.
  *
- * States of the runtime (the main loop, minga_worker_run):
+ * States of the runtime (the main loop, minga_worker_run; PROTOCOL.md §5):
  *
- *   state         event                                  action                       next
- *   ------------  -------------------------------------  ---------------------------  ------------
- *   OFFLINE       reconnect time reached                 s_connect: new DEALER, READY ONLINE
- *   ONLINE        JOB from broker                        s_on_job: to a free slot     ONLINE
- *   ONLINE        handler END                            s_on_end: DONE or FAIL       ONLINE
- *   ONLINE        heartbeat timer                        s_send_heartbeat             ONLINE
- *   ONLINE        broker silent liveness x interval      s_disconnect, back-off x2    OFFLINE
- *   ONLINE        DISCONNECT from broker                 s_disconnect                 OFFLINE
- *   ONLINE        SIGTERM / minga_worker_stop()          s_start_drain                DRAINING
- *   OFFLINE       SIGTERM / minga_worker_stop()          s_start_drain                DRAINING
- *   DRAINING      JOB from broker                        hand it back (FAIL, retry)   DRAINING
- *   DRAINING      last handler END                       DISCONNECT                   STOPPED
- *   DRAINING      drain time-out                         hand back running jobs,      STOPPED
- *                                                        DISCONNECT
+ *   state     event                                 action (function)                   next
+ *   --------  ------------------------------------  ----------------------------------  --------
+ *   OFFLINE   reconnect time reached                new DEALER, READY (s_connect)       ONLINE
+ *   ONLINE    WELCOME                               take heartbeat_ms, liveness         ONLINE
+ *                                                   (s_on_welcome)
+ *   ONLINE    JOB                                   to a free slot, else pending        ONLINE
+ *                                                   (s_on_job, s_dispatch)
+ *   ONLINE    handler END                           DONE or FAIL, next pending job      ONLINE
+ *                                                   (s_on_notes, s_on_end)
+ *   ONLINE    handler PROGRESS                      PROGRESS (s_on_notes)               ONLINE
+ *   ONLINE    CANCEL                                drop its outcome (s_on_cancel)      ONLINE
+ *   ONLINE    heartbeat timer                       HEARTBEAT (s_timers)                ONLINE
+ *   ONLINE    broker silent liveness x heartbeat    close, back-off 1 s .. 32 s         OFFLINE
+ *                                                   (s_disconnect)
+ *   ONLINE    DISCONNECT from the broker            close, reconnect at once            OFFLINE
+ *                                                   (s_on_disconnect)
+ *   any       SIGTERM, SIGINT, minga_worker_stop()  RELEASE pending jobs, READY with     DRAINING
+ *                                                   capacity = jobs held (s_start_drain)
+ *   DRAINING  JOB                                   RELEASE it (s_on_job)               DRAINING
+ *   DRAINING  handler END                           READY capacity = held, DONE/FAIL    DRAINING
+ *   DRAINING  nothing held                          DISCONNECT (s_finish_drain)         STOPPED
+ *   DRAINING  drain time-out                        RELEASE what runs, DISCONNECT       STOPPED
+ *                                                   (s_finish_drain)
  *
  * Invariants:
  *  1. At most `capacity` handlers run at once; a job the broker sends beyond the worker's
  *     credit waits in `pending` for a free slot (never a second handler).
- *  2. Every job received is answered once: DONE, FAIL, or handed back (FAIL retryable with
- *     code worker_shutdown). Answers made while OFFLINE wait in `outbox` and go out, after
- *     READY, on the next connection (the broker judges whether the lease still stands).
- *  3. Heartbeats go out every heartbeat_ms while ONLINE or DRAINING, whatever handlers do.
+ *  2. Every job received is answered once: DONE, FAIL, or RELEASE (handed back, the attempt
+ *     not counted) — unless the broker cancelled it. Answers made while OFFLINE wait in
+ *     `outbox` and go out, after READY, on the next connection (the broker judges whether the
+ *     lease still stands); progress and heartbeats of a lost connection are dropped.
+ *  3. Heartbeats go out every heartbeat_ms while connected, whatever the handlers do.
  *  4. Any message from the broker proves it alive (Paranoid Pirate liveness).
+ *  5. While draining, the capacity announced never exceeds the jobs held (at least 1, the
+ *     protocol's minimum), so that the broker sends no new work to a leaving worker.
  */
 #include "minga/worker.h"
 
@@ -47,14 +59,14 @@
 #include <limits.h>
 #include <msgpack.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 

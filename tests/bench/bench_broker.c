@@ -51,7 +51,7 @@
 #define S_MAX_WORKERS 64
 
 typedef struct {
-    const char *mode, *system, *store, *worker_bin;
+    const char *mode, *system, *store, *worker_bin, *done_by;
     long jobs, workers, inflight, capacity, port, rate, seconds;
 } s_opts_t;
 
@@ -258,11 +258,31 @@ static void s_minga_start_workers(const s_opts_t *o)
     s_die("the %ld workers did not register", o->workers);
 }
 
+/* totals.done of STATS. */
+static long s_minga_done_total(minga_client_t *c)
+{
+    json_t *reply = NULL;
+    if (minga_client_stats(c, &reply) != 0)
+        s_die("STATS: %s", minga_client_error(c));
+    long n = (long)json_integer_value(json_object_get(json_object_get(reply, "totals"), "done"));
+    json_decref(reply);
+    return n;
+}
+
 static void s_minga_throughput(const s_opts_t *o)
 {
     s_minga_start_workers(o);
     s_minga_t m;
     s_minga_connect(&m, o->store);
+    bool by_stats = o->done_by && strcmp(o->done_by, "stats") == 0;
+    minga_client_t *stats = NULL;
+    long done0 = 0;
+    if (by_stats) {
+        zsock_set_unsubscribe(m.sub, "job/"); /* no events: count done from STATS */
+        if (minga_client_new_store(&stats, o->store, 5000) != 0)
+            s_die("no broker for STATS");
+        done0 = s_minga_done_total(stats);
+    }
     long sent = 0, replies = 0, done = 0;
     int64_t start = s_now_ns(), last_progress = start;
     zmq_pollitem_t items[2] = {{zsock_resolve(m.dealer), 0, ZMQ_POLLIN, 0},
@@ -272,8 +292,14 @@ static void s_minga_throughput(const s_opts_t *o)
             s_minga_enqueue(&m, -1);
             sent++;
         }
-        if (zmq_poll(items, 2, 100) < 0)
+        if (zmq_poll(items, 2, by_stats ? 2 : 100) < 0)
             s_die("poll: %s", zmq_strerror(zmq_errno()));
+        if (by_stats) {
+            long now_done = s_minga_done_total(stats) - done0;
+            if (now_done > done)
+                last_progress = s_now_ns();
+            done = now_done;
+        }
         while (zsock_events(m.dealer) & ZMQ_POLLIN) {
             uint64_t id;
             s_minga_reply(&m, &id);
@@ -291,6 +317,7 @@ static void s_minga_throughput(const s_opts_t *o)
     s_stop_workers(SIGTERM);
     s_print_result(o, secs, done);
     s_minga_close(&m);
+    minga_client_destroy(&stats);
 }
 
 typedef struct {
@@ -874,6 +901,10 @@ static void s_parse(s_opts_t *o, int argc, char **argv)
             o->store = argv[++i];
             continue;
         }
+        if (strcmp(argv[i], "--done-by") == 0) {
+            o->done_by = argv[++i];
+            continue;
+        }
         if (strcmp(argv[i], "--worker-bin") == 0) {
             o->worker_bin = argv[++i];
             continue;
@@ -891,7 +922,7 @@ static void s_parse(s_opts_t *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    s_opts_t o = {NULL, NULL, NULL, NULL, 100000, 2, 1000, 1, 0, 5000, 10};
+    s_opts_t o = {NULL, NULL, NULL, NULL, "events", 100000, 2, 1000, 1, 0, 5000, 10};
     s_parse(&o, argc, argv);
     signal(SIGPIPE, SIG_IGN);
     s_done_counter = mmap(NULL, sizeof *s_done_counter, PROT_READ | PROT_WRITE,

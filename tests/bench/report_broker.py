@@ -31,7 +31,8 @@ machine = {
     "filesystem_of_tmp": sh("df -T /tmp | awk 'NR==2{print $2}'"),
 }
 meta = {
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "date": os.environ.get("BENCH_STARTED") or
+            datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     "commit": sh("git -C %s rev-parse --short HEAD" % os.path.dirname(os.path.abspath(__file__))),
     "machine": machine,
     "command": "tests/bench/run_broker.sh %s" % build,
@@ -42,11 +43,17 @@ meta = {
 
 
 def tput(system, workers, cap=None):
-    for r in rows:
-        if r.get("mode") == "throughput" and r["system"] == system and r["workers"] == workers:
-            if cap is None or r["capacity"] == cap:
-                return r
-    return None
+    """The median run of a throughput figure, with the range of all its runs."""
+    runs = [r for r in rows if r.get("mode") == "throughput" and r["system"] == system
+            and r["workers"] == workers and (cap is None or r["capacity"] == cap)]
+    if not runs:
+        return None
+    runs.sort(key=lambda r: r["jobs_per_s"])
+    med = dict(runs[len(runs) // 2])
+    med["runs"] = len(runs)
+    med["min"] = runs[0]["jobs_per_s"]
+    med["max"] = runs[-1]["jobs_per_s"]
+    return med
 
 
 def get(mode, when=None):
@@ -95,6 +102,7 @@ if serve:
     target("restart to serving < 5 s with %s jobs" % fill, serve["first_job_done_s"], "< 5 s",
            serve["first_job_done_s"] < 5)
 
+meta["parameters"]["repeat"] = (tput("minga", 2, cap) or {}).get("runs", 1)
 doc = dict(meta, figures=rows, ratios=ratios, targets=targets)
 with open(json_path, "w") as f:
     json.dump(doc, f, indent=2, ensure_ascii=False)
@@ -103,7 +111,7 @@ with open(json_path, "w") as f:
 out = []
 out.append("# Broker benchmark\n")
 out.append("Written by `tests/bench/run_broker.sh` (do not edit by hand; run it again).\n")
-out.append("- date: %s, commit %s" % (meta["date"], meta["commit"]))
+out.append("- run started: %s, commit %s (plus uncommitted work, if any)" % (meta["date"], meta["commit"]))
 out.append("- machine: %s, %s CPUs, %s RAM, %s, kernel %s; /tmp on %s" % (
     machine["cpu"], machine["cpus"], machine["memory"], machine["os"], machine["kernel"],
     machine["filesystem_of_tmp"]))
@@ -112,20 +120,31 @@ out.append("- work: %s jobs of a 64-byte no-op body, one producer with at most 1
            "flight (enqueued, not yet done), W workers; everything on loopback, started by the "
            "benchmark in the same run.\n" % jobs)
 out.append("## Throughput (jobs/s)\n")
-out.append("| system | durable | W=1 | W=2 |")
-out.append("|---|---|---|---|")
+out.append("Median of %s runs each (range in brackets); worker CPU is the workers' user + "
+           "system time per job at W=2 (for zmq it includes its broker process).\n" % (
+               tput("minga", 2, cap) or {}).get("runs", 1))
+out.append("| system | durable | W=1 | W=2 | worker CPU/job |")
+out.append("|---|---|---|---|---|")
 def cell(r):
-    return "%s" % format(int(r["jobs_per_s"]), ",") if r else "—"
-out.append("| minga-broker, worker credit %d | yes (LMDB, group commit) | %s | %s |" % (
-    cap, cell(tput("minga", 1, cap)), cell(tput("minga", 2, cap))))
-out.append("| minga-broker, worker credit 1 | yes | %s | %s |" % (
-    cell(tput("minga", 1, 1)), cell(tput("minga", 2, 1))))
-out.append("| beanstalkd %s, binlog on (default fsync) | binlog | %s | %s |" % (
-    machine["beanstalkd"].replace("beanstalkd ", ""), cell(tput("beanstalkd", 1)), cell(tput("beanstalkd", 2))))
-out.append("| gearmand, background jobs | no (memory queue) | %s | %s |" % (
-    cell(tput("gearmand", 1)), cell(tput("gearmand", 2))))
-out.append("| raw libzmq LB broker, credit %d (ceiling) | no | %s | %s |" % (
-    cap, cell(tput("zmq", 1)), cell(tput("zmq", 2))))
+    if not r:
+        return "—"
+    s = format(int(r["jobs_per_s"]), ",")
+    if r["runs"] > 1:
+        s += " (%s–%s)" % (format(int(r["min"]), ","), format(int(r["max"]), ","))
+    return s
+def cpu(r):
+    return "%.0f µs" % r["worker_cpu_us_per_job"] if r and "worker_cpu_us_per_job" in r else "—"
+out.append("| minga-broker, worker credit %d | yes (LMDB, group commit) | %s | %s | %s |" % (
+    cap, cell(tput("minga", 1, cap)), cell(tput("minga", 2, cap)), cpu(tput("minga", 2, cap))))
+out.append("| minga-broker, worker credit 1 | yes | %s | %s | %s |" % (
+    cell(tput("minga", 1, 1)), cell(tput("minga", 2, 1)), cpu(tput("minga", 2, 1))))
+out.append("| beanstalkd %s, binlog on (default fsync) | binlog | %s | %s | %s |" % (
+    machine["beanstalkd"].replace("beanstalkd ", ""), cell(tput("beanstalkd", 1)),
+    cell(tput("beanstalkd", 2)), cpu(tput("beanstalkd", 2))))
+out.append("| gearmand, background jobs | no (memory queue) | %s | %s | %s |" % (
+    cell(tput("gearmand", 1)), cell(tput("gearmand", 2)), cpu(tput("gearmand", 2))))
+out.append("| raw libzmq LB broker, credit %d (ceiling) | no | %s | %s | %s |" % (
+    cap, cell(tput("zmq", 1)), cell(tput("zmq", 2)), cpu(tput("zmq", 2))))
 out.append("")
 out.append("Ratios: " + ", ".join("%s = %s" % kv for kv in sorted(ratios.items())) + "\n")
 if lat:
@@ -161,5 +180,8 @@ out.append("|---|---|---|---|")
 for t in targets:
     out.append("| %s | %s | %s | %s |" % (t["target"], t["value"], t["goal"], "yes" if t["met"] else "**no**"))
 out.append("")
+notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "broker_notes.md")
+if os.path.exists(notes):
+    out.append(open(notes).read())
 with open(md_path, "w") as f:
     f.write("\n".join(out))
