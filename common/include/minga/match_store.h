@@ -1,0 +1,101 @@
+/*
+ * match_store.h: an event's candidates in the store — scoring one shard (a range of demands)
+ * from one read snapshot, replacing the event's candidates atomically when the last shard of
+ * a run is in, and reading them back (export, `minga candidates`, reports).
+ *
+ * Layout in MINGA_DB_CANDIDATE (key event[32] + demand[32] + u16):
+ *   event + demand id + rank (1..)      a candidate: {v, gen, demand, gad, offer, cooperante,
+ *                                       score (hundredths), reasons: [code << 16 | arg...]}
+ *   event + [0x01 gen u64 shard u32] + 0  a shard's result of run gen (staging): its demands'
+ *                                       top-K lists and its partial top-K lists per offer
+ *   event + [0x02] + 0                  the summary of the run in place: {v, gen, shards,
+ *                                       demands, candidates, finished_at}
+ * Real demand ids begin with a letter, so the staging and summary keys never meet a
+ * candidate's. A run is a generation number chosen by whoever enqueues it; every shard job of
+ * the run carries it.
+ *
+ * Atomic replacement: each shard writes its staging record in a write transaction and, in the
+ * same transaction, counts the staging records of its generation; the one that finds all of
+ * them (LMDB serialises write transactions, so exactly one does) merges them — per demand its
+ * own top K, plus every pair that is in an offer's top K across all shards — deletes the
+ * event's previous candidates, writes the new ones and the summary, and deletes the staging
+ * records, all in that one transaction. Readers see the old set or the new one, never a mix.
+ * A shard scored again after its run was merged (a lease that expired while the first attempt
+ * finished) changes nothing.
+ *
+ * Candidates of a demand: rank 1 is the best (score descending, then offer id ascending).
+ */
+#ifndef MINGA_MATCH_STORE_H
+#define MINGA_MATCH_STORE_H
+
+#include "minga/match_rules.h"
+#include "minga/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MINGA_MATCH_CANDIDATE_VERSION 1
+
+typedef struct {
+    const char *event;
+    uint64_t gen;           /* the run */
+    uint32_t shard, shards; /* this shard, of how many (1..MINGA_PROTO_MAX_BATCH) */
+    const char *from, *to;  /* demands with from <= id < to; NULL or "": no bound */
+    minga_match_config_t cfg;
+} minga_match_shard_t;
+
+typedef struct {
+    size_t demands, offers, active_offers, pairs_kept; /* this shard */
+    bool merged;                                       /* this shard completed the run */
+    bool already;         /* the run had been merged before: nothing written */
+    size_t total_demands; /* when merged: the run's demands and candidates */
+    size_t total_candidates;
+} minga_match_shard_result_t;
+
+/* Called with the shard's progress (done of total, a short Spanish text). */
+typedef void(minga_match_progress_fn)(uint64_t done, uint64_t total, const char *text, void *arg);
+
+/* Scores one shard and stores its result (see above). Returns 0; MINGA_ENOTFOUND (no such
+ * event), MINGA_EINVAL (bad job: err says why), MINGA_EMAPFULL, or another negative code with
+ * err saying what failed. progress may be NULL. */
+int minga_match_run_shard(minga_store_t *store, const minga_match_shard_t *job,
+                          minga_match_progress_fn *progress, void *arg,
+                          minga_match_shard_result_t *result, char *err, size_t errcap);
+
+/* One stored candidate (borrowed strings, valid during the callback). */
+typedef struct {
+    const char *demand, *gad, *offer, *cooperante;
+    unsigned rank;
+    int32_t score; /* hundredths */
+    const uint32_t *reasons;
+    size_t nreasons;
+} minga_match_candidate_t;
+
+typedef int(minga_match_candidate_fn)(const minga_match_candidate_t *c, void *arg);
+
+/* Calls fn for every candidate of event in key order (demand id, then rank); stops when fn
+ * returns non-zero and returns that. Returns 0, or a negative code (a stored candidate that
+ * does not decode: MINGA_EFORMAT). */
+int minga_match_candidates_each(minga_store_t *store, const char *event,
+                                minga_match_candidate_fn *fn, void *arg);
+
+typedef struct {
+    uint64_t gen, shards, demands, candidates, finished_at; /* finished_at: ms since epoch */
+} minga_match_summary_t;
+
+/* Reads the summary of event's candidates. Returns 0 or MINGA_ENOTFOUND (never scored). */
+int minga_match_summary(minga_store_t *store, const char *event, minga_match_summary_t *s);
+
+/* Writes the candidates of event as `minga export candidates` does: CSV (BOM, ';', columns
+ * demand_id;gad;offer_id;cooperante;rank;score;reasons, score with '.' and two decimals,
+ * reasons' Spanish texts joined by " | ") or, when json, JSON (an array of objects with those keys,
+ * reasons an array of texts). *count receives the rows. Returns 0 or a negative code. */
+int minga_match_export(minga_store_t *store, const char *event, bool json, FILE *out,
+                       size_t *count);
+
+/* "87.25" for 8725 into buf (at least 16 bytes); returns buf. */
+char *minga_match_score_text(int32_t score, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,722 @@
+/*
+ * match_store.c: scoring a shard into the store, the atomic merge of a run, and reading the
+ * candidates back (see match_store.h for the layout and the protocol of a run).
+ *
+ * A shard's staging record: {v, gen, shard, shards, demands: N, by_demand: [E...],
+ * by_offer: [E...]} where E = [demand, gad, offer, cooperante, score, [reasons]].
+ */
+#include "minga/match_store.h"
+
+#include "minga/error.h"
+#include "minga/io.h"
+#include "minga/match_data.h"
+#include "minga/match_kernel.h"
+#include "minga/mpguard.h"
+#include "minga/proto.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_KEY_LEN (MINGA_KEY_ID * 2 + 2)
+#define S_STAGING 0x01
+#define S_SUMMARY 0x02
+
+/* ---- keys ---- */
+
+static int s_key_event(uint8_t *key, const char *event)
+{
+    memset(key, 0, S_KEY_LEN);
+    return minga_key_id(key, event);
+}
+
+static void s_key_staging(uint8_t *key, uint64_t gen, uint32_t shard)
+{
+    key[MINGA_KEY_ID] = S_STAGING;
+    minga_key_u64(key + MINGA_KEY_ID + 1, gen);
+    minga_key_u32(key + MINGA_KEY_ID + 9, shard);
+}
+
+/* ---- packing a shard ---- */
+
+static void s_pack_entry(msgpack_packer *pk, const minga_match_data_t *d, size_t di, size_t oi,
+                         int32_t score)
+{
+    minga_match_why_t why;
+    minga_match_pair(&d->ctx, &d->pdemands[di], &d->poffers[oi], &why);
+    msgpack_pack_array(pk, 6);
+    minga_pk_str(pk, d->demands[di]->id);
+    minga_pk_str(pk, d->demands[di]->gad);
+    minga_pk_str(pk, d->offers[oi]->id);
+    minga_pk_str(pk, d->offers[oi]->cooperante);
+    msgpack_pack_int32(pk, score);
+    msgpack_pack_array(pk, why.n);
+    for (uint32_t i = 0; i < why.n; i++)
+        msgpack_pack_uint32(pk, why.r[i]);
+}
+
+static void s_pack_shard(msgpack_packer *pk, const minga_match_shard_t *job,
+                         const minga_match_data_t *d, const minga_match_topk_t *t)
+{
+    size_t nd = 0, no = 0;
+    for (size_t i = 0; i < t->ndemands; i++)
+        nd += t->demand_n[i];
+    for (size_t i = 0; i < t->noffers; i++)
+        no += t->offer_n[i];
+    msgpack_pack_map(pk, 7);
+    minga_pk_kv_uint(pk, "v", MINGA_MATCH_CANDIDATE_VERSION);
+    minga_pk_kv_uint(pk, "gen", job->gen);
+    minga_pk_kv_uint(pk, "shard", job->shard);
+    minga_pk_kv_uint(pk, "demands", d->ndemands);
+    minga_pk_kv_uint(pk, "shards", job->shards);
+    minga_pk_str(pk, "by_demand");
+    msgpack_pack_array(pk, (uint32_t)nd);
+    for (size_t i = 0; i < t->ndemands; i++)
+        for (uint32_t j = 0; j < t->demand_n[i]; j++) {
+            const minga_match_item_t *it = &t->demand_top[i * t->k_demand + j];
+            s_pack_entry(pk, d, i, it->id, it->score);
+        }
+    minga_pk_str(pk, "by_offer");
+    msgpack_pack_array(pk, (uint32_t)no);
+    for (size_t i = 0; i < t->noffers; i++)
+        for (uint32_t j = 0; j < t->offer_n[i]; j++) {
+            const minga_match_item_t *it = &t->offer_top[i * t->k_offer + j];
+            s_pack_entry(pk, d, it->id, i, it->score);
+        }
+}
+
+/* ---- the merge ---- */
+
+typedef struct {
+    const msgpack_object *f; /* the entry's 6 fields */
+} s_entry_t;
+
+static int s_str_cmp(const msgpack_object *a, const msgpack_object *b)
+{
+    uint32_t n = a->via.str.size < b->via.str.size ? a->via.str.size : b->via.str.size;
+    int c = memcmp(a->via.str.ptr, b->via.str.ptr, n);
+    return c ? c : a->via.str.size < b->via.str.size ? -1 : a->via.str.size > b->via.str.size;
+}
+
+static int64_t s_score(const s_entry_t *e)
+{
+    return e->f[4].type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)e->f[4].via.u64
+                                                           : e->f[4].via.i64;
+}
+
+/* Offer, then better first (score descending, demand ascending). */
+static int s_cmp_offer(const void *a, const void *b)
+{
+    const s_entry_t *x = a, *y = b;
+    int c = s_str_cmp(&x->f[2], &y->f[2]);
+    if (c)
+        return c;
+    if (s_score(x) != s_score(y))
+        return s_score(x) > s_score(y) ? -1 : 1;
+    return s_str_cmp(&x->f[0], &y->f[0]);
+}
+
+/* Demand, then offer (to find duplicates). */
+static int s_cmp_pair(const void *a, const void *b)
+{
+    const s_entry_t *x = a, *y = b;
+    int c = s_str_cmp(&x->f[0], &y->f[0]);
+    return c ? c : s_str_cmp(&x->f[2], &y->f[2]);
+}
+
+/* Demand, then better first (score descending, offer ascending): the rank order. */
+static int s_cmp_rank(const void *a, const void *b)
+{
+    const s_entry_t *x = a, *y = b;
+    int c = s_str_cmp(&x->f[0], &y->f[0]);
+    if (c)
+        return c;
+    if (s_score(x) != s_score(y))
+        return s_score(x) > s_score(y) ? -1 : 1;
+    return s_str_cmp(&x->f[2], &y->f[2]);
+}
+
+static bool s_entry_ok(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 6)
+        return false;
+    const msgpack_object *f = o->via.array.ptr;
+    for (int i = 0; i < 4; i++)
+        if (f[i].type != MSGPACK_OBJECT_STR || f[i].via.str.size == 0 ||
+            f[i].via.str.size > MINGA_KEY_ID)
+            return false;
+    return (f[4].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            f[4].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
+           f[5].type == MSGPACK_OBJECT_ARRAY;
+}
+
+typedef struct {
+    const minga_match_shard_t *job;
+    minga_store_t *store;
+    const char *value; /* this shard's staging record */
+    size_t len;
+    minga_match_shard_result_t *result;
+    char *err;
+    size_t errcap;
+    /* per attempt */
+    char **bufs;
+    msgpack_unpacked *ups;
+    size_t nbufs;
+    s_entry_t *by_demand, *by_offer;
+    size_t nd, no;
+    uint8_t (*dels)[S_KEY_LEN];
+    size_t ndels;
+} s_commit_t;
+
+static void s_commit_free(s_commit_t *c)
+{
+    for (size_t i = 0; i < c->nbufs; i++) {
+        msgpack_unpacked_destroy(&c->ups[i]);
+        free(c->bufs[i]);
+    }
+    free(c->bufs);
+    free(c->ups);
+    free(c->by_demand);
+    free(c->by_offer);
+    free(c->dels);
+    c->bufs = NULL;
+    c->ups = NULL;
+    c->by_demand = c->by_offer = NULL;
+    c->dels = NULL;
+    c->nbufs = c->nd = c->no = c->ndels = 0;
+}
+
+/* Appends the entries of list (an array) to *v. */
+static int s_add_entries(const msgpack_object *list, s_entry_t **v, size_t *n)
+{
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY)
+        return MINGA_EFORMAT;
+    s_entry_t *g = realloc(*v, (*n + list->via.array.size + 1) * sizeof *g);
+    if (!g)
+        return MINGA_ENOMEM;
+    *v = g;
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        if (!s_entry_ok(&list->via.array.ptr[i]))
+            return MINGA_EFORMAT;
+        g[(*n)++].f = list->via.array.ptr[i].via.array.ptr;
+    }
+    return 0;
+}
+
+/* Reads the run's staging records (copies: the transaction is about to change pages). */
+static int s_read_staging(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix,
+                          uint64_t *demands)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    c->bufs = calloc(c->job->shards, sizeof *c->bufs);
+    c->ups = calloc(c->job->shards, sizeof *c->ups);
+    c->dels = calloc(c->job->shards + 1, sizeof *c->dels);
+    if (!c->bufs || !c->ups || !c->dels)
+        rc = MINGA_ENOMEM;
+    uint8_t start[S_KEY_LEN];
+    memcpy(start, prefix, S_KEY_LEN);
+    MDB_val k = {S_KEY_LEN, start}, v;
+    size_t plen = MINGA_KEY_ID + 9;
+    for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != S_KEY_LEN || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (c->nbufs == c->job->shards)
+            continue;
+        memcpy(c->dels[c->ndels++], k.mv_data, S_KEY_LEN);
+        char *buf = malloc(v.mv_size ? v.mv_size : 1);
+        if (!buf) {
+            rc = MINGA_ENOMEM;
+            break;
+        }
+        memcpy(buf, v.mv_data, v.mv_size);
+        c->bufs[c->nbufs] = buf;
+        msgpack_unpacked_init(&c->ups[c->nbufs]);
+        size_t off = 0;
+        c->nbufs++;
+        if (minga_mpguard_check(buf, v.mv_size, 8) != 0 ||
+            msgpack_unpack_next(&c->ups[c->nbufs - 1], buf, v.mv_size, &off) !=
+                MSGPACK_UNPACK_SUCCESS) {
+            rc = MINGA_EFORMAT;
+            break;
+        }
+        const msgpack_object *root = &c->ups[c->nbufs - 1].data;
+        *demands += minga_pobj_uint(minga_pobj_get(root, "demands"), 0);
+        if ((rc = s_add_entries(minga_pobj_get(root, "by_demand"), &c->by_demand, &c->nd)) ||
+            (rc = s_add_entries(minga_pobj_get(root, "by_offer"), &c->by_offer, &c->no)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The final list: each demand's own entries plus the offers' top K, deduplicated, ranked. */
+static int s_final(s_commit_t *c, s_entry_t **out, size_t *n)
+{
+    qsort(c->by_offer, c->no, sizeof *c->by_offer, s_cmp_offer);
+    s_entry_t *all = malloc((c->nd + c->no + 1) * sizeof *all);
+    if (!all)
+        return MINGA_ENOMEM;
+    memcpy(all, c->by_demand, c->nd * sizeof *all);
+    size_t m = c->nd;
+    uint64_t k = c->job->cfg.k_offer, run = 0;
+    for (size_t i = 0; i < c->no; i++) {
+        run = i > 0 && s_str_cmp(&c->by_offer[i].f[2], &c->by_offer[i - 1].f[2]) == 0 ? run + 1 : 0;
+        if (run < k)
+            all[m++] = c->by_offer[i];
+    }
+    qsort(all, m, sizeof *all, s_cmp_pair);
+    size_t w = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!w || s_cmp_pair(&all[w - 1], &all[i]) != 0)
+            all[w++] = all[i];
+    qsort(all, w, sizeof *all, s_cmp_rank);
+    *out = all;
+    *n = w;
+    return 0;
+}
+
+static int s_put_candidate(MDB_txn *txn, MDB_dbi dbi, const char *event, const s_entry_t *e,
+                           unsigned rank, uint64_t gen, minga_pbuf_t *b)
+{
+    uint8_t key[S_KEY_LEN];
+    char demand[MINGA_KEY_ID + 1];
+    snprintf(demand, sizeof demand, "%.*s", (int)e->f[0].via.str.size, e->f[0].via.str.ptr);
+    s_key_event(key, event);
+    minga_key_id(key + MINGA_KEY_ID, demand);
+    minga_key_u16(key + 2 * MINGA_KEY_ID, (uint16_t)rank);
+    static const char *const names[] = {"demand", "gad", "offer", "cooperante"};
+    minga_pbuf_reset(b);
+    msgpack_pack_map(&b->pk, 8);
+    minga_pk_kv_uint(&b->pk, "v", MINGA_MATCH_CANDIDATE_VERSION);
+    minga_pk_kv_uint(&b->pk, "gen", gen);
+    for (int i = 0; i < 4; i++) {
+        minga_pk_str(&b->pk, names[i]);
+        minga_pk_strn(&b->pk, e->f[i].via.str.ptr, e->f[i].via.str.size);
+    }
+    minga_pk_str(&b->pk, "score");
+    msgpack_pack_object(&b->pk, e->f[4]);
+    minga_pk_str(&b->pk, "reasons");
+    msgpack_pack_object(&b->pk, e->f[5]);
+    MDB_val k = {S_KEY_LEN, key}, v = {b->sbuf.size, b->sbuf.data};
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* Deletes the event's candidates (and nothing else of it). */
+static int s_delete_old(MDB_txn *txn, MDB_dbi dbi, const char *event)
+{
+    uint8_t key[S_KEY_LEN];
+    s_key_event(key, event);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    MDB_val k = {MINGA_KEY_ID, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kd = k.mv_data;
+        if (k.mv_size < MINGA_KEY_ID || memcmp(kd, key, MINGA_KEY_ID) != 0)
+            break;
+        if (k.mv_size == S_KEY_LEN && kd[MINGA_KEY_ID] >= 'A' && (rc = mdb_cursor_del(cur, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_put_summary(MDB_txn *txn, MDB_dbi dbi, const s_commit_t *c, uint64_t demands,
+                         size_t candidates, minga_pbuf_t *b)
+{
+    uint8_t key[S_KEY_LEN];
+    s_key_event(key, c->job->event);
+    key[MINGA_KEY_ID] = S_SUMMARY;
+    minga_pbuf_reset(b);
+    msgpack_pack_map(&b->pk, 6);
+    minga_pk_kv_uint(&b->pk, "v", MINGA_MATCH_CANDIDATE_VERSION);
+    minga_pk_kv_uint(&b->pk, "gen", c->job->gen);
+    minga_pk_kv_uint(&b->pk, "shards", c->job->shards);
+    minga_pk_kv_uint(&b->pk, "demands", demands);
+    minga_pk_kv_uint(&b->pk, "candidates", candidates);
+    minga_pk_kv_uint(&b->pk, "finished_at", minga_now_ms());
+    MDB_val k = {S_KEY_LEN, key}, v = {b->sbuf.size, b->sbuf.data};
+    return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix)
+{
+    uint64_t demands = 0;
+    s_entry_t *fin = NULL;
+    size_t n = 0;
+    int rc = s_read_staging(c, txn, dbi, prefix, &demands);
+    if (rc == MINGA_EFORMAT)
+        snprintf(c->err, c->errcap, "a stored shard result of run %llu cannot be read",
+                 (unsigned long long)c->job->gen);
+    if (rc || (rc = s_final(c, &fin, &n)) != 0 || (rc = s_delete_old(txn, dbi, c->job->event)))
+        goto done;
+    minga_pbuf_t b;
+    minga_pbuf_init(&b);
+    unsigned rank = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        rank = i > 0 && s_str_cmp(&fin[i].f[0], &fin[i - 1].f[0]) == 0 ? rank + 1 : 1;
+        rc = s_put_candidate(txn, dbi, c->job->event, &fin[i], rank, c->job->gen, &b);
+    }
+    for (size_t i = 0; i < c->ndels && !rc; i++) {
+        MDB_val k = {S_KEY_LEN, c->dels[i]};
+        rc = mdb_del(txn, dbi, &k, NULL);
+    }
+    if (!rc)
+        rc = s_put_summary(txn, dbi, c, demands, n, &b);
+    minga_pbuf_clear(&b);
+    c->result->merged = rc == 0;
+    c->result->total_demands = demands;
+    c->result->total_candidates = n;
+done:
+    free(fin);
+    return rc;
+}
+
+/* The write: this shard's staging record, then the merge when the run is complete. */
+static int s_commit(MDB_txn *txn, void *arg)
+{
+    s_commit_t *c = arg;
+    s_commit_free(c);
+    c->result->merged = c->result->already = false;
+    MDB_dbi dbi = minga_store_dbi(c->store, MINGA_DB_CANDIDATE);
+    minga_match_summary_t sum;
+    uint8_t key[S_KEY_LEN];
+    s_key_event(key, c->job->event);
+    key[MINGA_KEY_ID] = S_SUMMARY;
+    MDB_val k = {S_KEY_LEN, key}, v;
+    if (mdb_get(txn, dbi, &k, &v) == 0) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        if (minga_mpguard_check(v.mv_data, v.mv_size, 4) == 0 &&
+            msgpack_unpack_next(&up, v.mv_data, v.mv_size, &off) == MSGPACK_UNPACK_SUCCESS) {
+            sum.gen = minga_pobj_uint(minga_pobj_get(&up.data, "gen"), 0);
+            c->result->already = sum.gen == c->job->gen;
+        }
+        msgpack_unpacked_destroy(&up);
+        if (c->result->already)
+            return 0;
+    }
+    s_key_staging(key, c->job->gen, c->job->shard);
+    MDB_val sv = {c->len, (void *)c->value};
+    int rc = mdb_put(txn, dbi, &k, &sv, 0);
+    if (rc)
+        return rc;
+    /* count the run's staging records */
+    uint8_t prefix[S_KEY_LEN];
+    memcpy(prefix, key, S_KEY_LEN);
+    memset(prefix + MINGA_KEY_ID + 9, 0, S_KEY_LEN - MINGA_KEY_ID - 9);
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+        return rc;
+    size_t have = 0;
+    MDB_val ck = {S_KEY_LEN, prefix}, cv;
+    for (rc = mdb_cursor_get(cur, &ck, &cv, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &ck, &cv, MDB_NEXT)) {
+        if (ck.mv_size != S_KEY_LEN || memcmp(ck.mv_data, prefix, MINGA_KEY_ID + 9) != 0)
+            break;
+        have++;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (have < c->job->shards)
+        return 0;
+    rc = s_merge(c, txn, dbi, prefix);
+    return rc;
+}
+
+/* ---- one shard ---- */
+
+static int s_check_job(const minga_match_shard_t *job, char *err, size_t errcap)
+{
+    if (!job->event || !minga_id_valid(job->event)) {
+        snprintf(err, errcap, "event: not a valid id");
+        return MINGA_EINVAL;
+    }
+    if (job->shards < 1 || job->shards > MINGA_PROTO_MAX_BATCH || job->shard >= job->shards) {
+        snprintf(err, errcap, "shard %u of %u: out of range", job->shard, job->shards);
+        return MINGA_EINVAL;
+    }
+    if ((job->from && strlen(job->from) > MINGA_KEY_ID) ||
+        (job->to && strlen(job->to) > MINGA_KEY_ID)) {
+        snprintf(err, errcap, "from/to: longer than 32 bytes");
+        return MINGA_EINVAL;
+    }
+    return 0;
+}
+
+/* Reads, prepares and scores; packs the result into b. */
+static int s_score_shard(minga_store_t *store, const minga_match_shard_t *job, minga_pbuf_t *b,
+                         minga_match_shard_result_t *result, char *err, size_t errcap)
+{
+    minga_match_data_t d;
+    minga_match_data_init(&d, job->event);
+    MDB_txn *txn = NULL;
+    int rc = minga_store_read_begin(store, &txn);
+    if (rc == 0)
+        rc = minga_match_data_load(&d, store, txn, job->from, job->to, err, errcap);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc == 0)
+        rc = minga_match_data_prepare(&d, &job->cfg, err, errcap);
+    minga_match_kernel_t *k = NULL;
+    minga_match_topk_t t;
+    memset(&t, 0, sizeof t);
+    if (rc == 0 && (rc = minga_match_kernel_new(&k, &d.ctx, d.poffers, d.noffers)) == 0 &&
+        (rc = minga_match_topk_init(&t, d.ndemands, d.noffers, d.ctx.k_demand, d.ctx.k_offer)) ==
+            0) {
+        minga_match_kernel_score(k, d.pdemands, d.ndemands, &t, MINGA_MATCH_PATH_AUTO);
+        minga_match_topk_finish(&t);
+        s_pack_shard(&b->pk, job, &d, &t);
+        result->demands = d.ndemands;
+        result->offers = d.noffers;
+        for (size_t i = 0; i < d.noffers; i++)
+            result->active_offers += d.poffers[i].valid && d.poffers[i].attends;
+        for (size_t i = 0; i < d.ndemands; i++)
+            result->pairs_kept += t.demand_n[i];
+    }
+    minga_match_topk_clear(&t);
+    minga_match_kernel_destroy(&k);
+    minga_match_data_clear(&d);
+    return rc;
+}
+
+int minga_match_run_shard(minga_store_t *store, const minga_match_shard_t *job,
+                          minga_match_progress_fn *progress, void *arg,
+                          minga_match_shard_result_t *result, char *err, size_t errcap)
+{
+    memset(result, 0, sizeof *result);
+    err[0] = 0;
+    int rc = s_check_job(job, err, errcap);
+    if (rc)
+        return rc;
+    if (progress)
+        progress(0, 3, "leyendo ofertas y demandas", arg);
+    minga_pbuf_t b;
+    minga_pbuf_init(&b);
+    rc = s_score_shard(store, job, &b, result, err, errcap);
+    if (rc == 0) {
+        if (progress)
+            progress(2, 3, "guardando candidatos", arg);
+        s_commit_t c = {.job = job,
+                        .store = store,
+                        .value = b.sbuf.data,
+                        .len = b.sbuf.size,
+                        .result = result,
+                        .err = err,
+                        .errcap = errcap};
+        rc = minga_store_write(store, s_commit, &c);
+        s_commit_free(&c);
+        if (rc && !err[0])
+            snprintf(err, errcap, "storing the shard's candidates: %s", minga_strerror(rc));
+    } else if (!err[0]) {
+        snprintf(err, errcap, "%s", minga_strerror(rc));
+    }
+    minga_pbuf_clear(&b);
+    if (rc == 0 && progress)
+        progress(3, 3, result->merged ? "candidatos del evento reemplazados" : "fragmento listo",
+                 arg);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static int s_read_candidate(const MDB_val *k, const MDB_val *v, minga_match_candidate_fn *fn,
+                            void *arg)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    int rc = MINGA_EFORMAT;
+    uint32_t reasons[64];
+    char s[4][MINGA_KEY_ID + 1];
+    if (minga_mpguard_check(v->mv_data, v->mv_size, 4) != 0 ||
+        msgpack_unpack_next(&up, v->mv_data, v->mv_size, &off) != MSGPACK_UNPACK_SUCCESS)
+        goto done;
+    static const char *const names[] = {"demand", "gad", "offer", "cooperante"};
+    for (int i = 0; i < 4; i++) {
+        size_t len;
+        const char *p = minga_pobj_str(minga_pobj_get(&up.data, names[i]), &len);
+        if (!p || len > MINGA_KEY_ID)
+            goto done;
+        memcpy(s[i], p, len);
+        s[i][len] = 0;
+    }
+    const msgpack_object *sc = minga_pobj_get(&up.data, "score");
+    const msgpack_object *rs = minga_pobj_get(&up.data, "reasons");
+    if (!sc || sc->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !rs ||
+        rs->type != MSGPACK_OBJECT_ARRAY)
+        goto done;
+    size_t nr = 0;
+    for (uint32_t i = 0; i < rs->via.array.size && nr < 64; i++)
+        if (rs->via.array.ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            reasons[nr++] = (uint32_t)rs->via.array.ptr[i].via.u64;
+    minga_match_candidate_t c = {s[0],
+                                 s[1],
+                                 s[2],
+                                 s[3],
+                                 minga_key_get_u16((const uint8_t *)k->mv_data + 2 * MINGA_KEY_ID),
+                                 (int32_t)sc->via.u64,
+                                 reasons,
+                                 nr};
+    rc = fn(&c, arg);
+done:
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+int minga_match_candidates_each(minga_store_t *store, const char *event,
+                                minga_match_candidate_fn *fn, void *arg)
+{
+    uint8_t key[S_KEY_LEN];
+    if (s_key_event(key, event) != 0)
+        return MINGA_EINVAL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    int rc = minga_store_read_begin(store, &txn);
+    if (rc || (rc = mdb_cursor_open(txn, minga_store_dbi(store, MINGA_DB_CANDIDATE), &cur)))
+        goto done;
+    MDB_val k = {MINGA_KEY_ID, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kd = k.mv_data;
+        if (k.mv_size < MINGA_KEY_ID || memcmp(kd, key, MINGA_KEY_ID) != 0)
+            break;
+        if (k.mv_size != S_KEY_LEN || kd[MINGA_KEY_ID] < 'A')
+            continue;
+        if ((rc = s_read_candidate(&k, &v, fn, arg)) != 0)
+            break;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+int minga_match_summary(minga_store_t *store, const char *event, minga_match_summary_t *s)
+{
+    memset(s, 0, sizeof *s);
+    uint8_t key[S_KEY_LEN];
+    if (s_key_event(key, event) != 0)
+        return MINGA_EINVAL;
+    key[MINGA_KEY_ID] = S_SUMMARY;
+    MDB_txn *txn = NULL;
+    int rc = minga_store_read_begin(store, &txn);
+    MDB_val k = {S_KEY_LEN, key}, v;
+    if (rc == 0 && (rc = mdb_get(txn, minga_store_dbi(store, MINGA_DB_CANDIDATE), &k, &v)) == 0) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        rc = MINGA_EFORMAT;
+        if (minga_mpguard_check(v.mv_data, v.mv_size, 4) == 0 &&
+            msgpack_unpack_next(&up, v.mv_data, v.mv_size, &off) == MSGPACK_UNPACK_SUCCESS) {
+            s->gen = minga_pobj_uint(minga_pobj_get(&up.data, "gen"), 0);
+            s->shards = minga_pobj_uint(minga_pobj_get(&up.data, "shards"), 0);
+            s->demands = minga_pobj_uint(minga_pobj_get(&up.data, "demands"), 0);
+            s->candidates = minga_pobj_uint(minga_pobj_get(&up.data, "candidates"), 0);
+            s->finished_at = minga_pobj_uint(minga_pobj_get(&up.data, "finished_at"), 0);
+            rc = 0;
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = MINGA_ENOTFOUND;
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ---- export ---- */
+
+char *minga_match_score_text(int32_t score, char *buf, size_t cap)
+{
+    if (score < 0)
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%d.%02d", score / 100, score % 100);
+    return buf;
+}
+
+typedef struct {
+    FILE *out;
+    minga_format_t fmt;
+    size_t count;
+} s_export_t;
+
+static void s_json_str(FILE *out, const char *s)
+{
+    json_t *j = json_string(s);
+    char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+    fputs(t ? t : "\"\"", out);
+    free(t);
+    json_decref(j);
+}
+
+static int s_export_row(const minga_match_candidate_t *c, void *arg)
+{
+    s_export_t *x = arg;
+    char score[32], text[512];
+    minga_match_score_text(c->score, score, sizeof score);
+    if (x->fmt == MINGA_FORMAT_CSV) {
+        char reasons[4096] = "";
+        size_t at = 0;
+        for (size_t i = 0; i < c->nreasons && at < sizeof reasons; i++)
+            at += (size_t)snprintf(reasons + at, sizeof reasons - at, "%s%s", i ? " | " : "",
+                                   minga_match_reason_text(c->reasons[i], text, sizeof text));
+        const char *f[] = {c->demand, c->gad, c->offer, c->cooperante};
+        for (int i = 0; i < 4; i++) {
+            minga_csv_put_field(x->out, f[i]);
+            fputc(';', x->out);
+        }
+        fprintf(x->out, "%u;%s;", c->rank, score);
+        minga_csv_put_field(x->out, reasons);
+        fputc('\n', x->out);
+    } else {
+        fputs(x->count ? ",\n  {" : "\n  {", x->out);
+        const char *keys[] = {"demand_id", "gad", "offer_id", "cooperante"};
+        const char *f[] = {c->demand, c->gad, c->offer, c->cooperante};
+        for (int i = 0; i < 4; i++) {
+            fprintf(x->out, "\"%s\": ", keys[i]);
+            s_json_str(x->out, f[i]);
+            fputs(", ", x->out);
+        }
+        fprintf(x->out, "\"rank\": %u, \"score\": %s, \"reasons\": [", c->rank, score);
+        for (size_t i = 0; i < c->nreasons; i++) {
+            fputs(i ? ", " : "", x->out);
+            s_json_str(x->out, minga_match_reason_text(c->reasons[i], text, sizeof text));
+        }
+        fputs("]}", x->out);
+    }
+    x->count++;
+    return ferror(x->out) ? MINGA_EIO : 0;
+}
+
+int minga_match_export(minga_store_t *store, const char *event, bool json, FILE *out, size_t *count)
+{
+    minga_format_t fmt = json ? MINGA_FORMAT_JSON : MINGA_FORMAT_CSV;
+    s_export_t x = {out, fmt, 0};
+    if (fmt == MINGA_FORMAT_CSV)
+        fputs("\xEF\xBB\xBF"
+              "demand_id;gad;offer_id;cooperante;rank;score;reasons\n",
+              out);
+    else
+        fputs("[", out);
+    int rc = minga_match_candidates_each(store, event, s_export_row, &x);
+    if (fmt == MINGA_FORMAT_JSON)
+        fputs(x.count ? "\n]\n" : "]\n", out);
+    if (fflush(out) != 0 && rc == 0)
+        rc = MINGA_EIO;
+    *count = x.count;
+    return rc;
+}
