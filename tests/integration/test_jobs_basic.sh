@@ -37,6 +37,8 @@ expect_eq "jobs --json lines" "$(m jobs --json | wc -l)" 2
 expect_eq "jobs --state done" "$(m jobs --state done --json | jq -r .id | tr '\n' ' ')" "$id $id2 "
 expect_eq "jobs --state queued" "$(m jobs --state queued --json | wc -l)" 0
 m jobs | grep -q "test.echo" || fail "minga jobs table lacks the job"
+expect_eq "jobs --limit 1" "$(m jobs --limit 1 --json | jq -r .id)" "$id"
+expect_eq "jobs --type" "$(m jobs --type match.score --json | wc -l)" 0
 m jobs --state nonsense >/dev/null 2>&1 && fail "jobs --state nonsense accepted"
 rc=0; m jobs --state nonsense >/dev/null 2>&1 || rc=$?
 expect_eq "exit status of a usage error" "$rc" 2
