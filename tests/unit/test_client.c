@@ -79,6 +79,22 @@ static void s_broker(zsock_t *pipe, void *arg)
             if (m.cmd == MINGA_CMD_WAIT)
                 minga_pk_kv_bool(&pb.pk, "timeout", false);
             minga_proto_send(router, m.routing, m.delimiter, m.cmd, pb.sbuf.data, pb.sbuf.size);
+        } else if (m.cmd == MINGA_CMD_BATCH) { /* ids 100.. when the second spec is after 0 */
+            const msgpack_object *jobs = minga_pobj_get(m.root, "jobs");
+            const msgpack_object *after = minga_pobj_get(&jobs->via.array.ptr[1], "after");
+            bool ok = jobs->via.array.size == 2 && after && after->via.array.size == 1 &&
+                      after->via.array.ptr[0].via.u64 == 0;
+            msgpack_pack_map(&pb.pk, 2);
+            minga_pk_kv_uint(&pb.pk, "rid", m.rid);
+            minga_pk_str(&pb.pk, "jobs");
+            msgpack_pack_array(&pb.pk, ok ? 2 : 0);
+            for (uint64_t i = 0; ok && i < 2; i++) {
+                msgpack_pack_map(&pb.pk, 3);
+                minga_pk_kv_uint(&pb.pk, "id", 100 + i);
+                minga_pk_kv_str(&pb.pk, "state", i ? "waiting" : "queued");
+                minga_pk_kv_bool(&pb.pk, "created", true);
+            }
+            minga_proto_send(router, m.routing, m.delimiter, m.cmd, pb.sbuf.data, pb.sbuf.size);
         } else if (m.cmd == MINGA_CMD_PING) {
             msgpack_pack_map(&pb.pk, 3);
             minga_pk_kv_uint(&pb.pk, "rid", m.rid);
@@ -134,6 +150,22 @@ static void test_calls(void **state)
     assert_int_equal(progress, 2);
     assert_int_equal(job.state, MINGA_JOB_DONE);
     minga_job_clear(&job);
+
+    minga_jobspec_t specs[2];
+    uint32_t after0 = 0;
+    for (int i = 0; i < 2; i++) {
+        minga_jobspec_init(&specs[i]);
+        specs[i].type = strdup("test.echo");
+    }
+    specs[1].after = malloc(sizeof after0);
+    specs[1].after[0] = after0;
+    specs[1].nafter = 1;
+    uint64_t ids[2] = {0, 0};
+    assert_int_equal(minga_client_batch(c, specs, 2, ids), 0);
+    assert_int_equal(ids[0], 100);
+    assert_int_equal(ids[1], 101);
+    for (int i = 0; i < 2; i++)
+        minga_jobspec_clear(&specs[i]);
     minga_client_destroy(&c);
     zactor_destroy(&broker);
 }
