@@ -23,6 +23,12 @@
         "match/" #name, #name, MINGA_CFG_UINT, offsetof(minga_match_config_t, name), 0, max, help  \
     }
 
+#define S_K(name, help)                                                                            \
+    {                                                                                              \
+        "match/" #name, #name, MINGA_CFG_UINT, offsetof(minga_match_config_t, name), 1,            \
+            MINGA_MATCH_K_MAX, help                                                                \
+    }
+
 static const minga_cfg_t s_cfg_table[] = {
     S_W(sector_dac, 3500, 10000, "points for a common DAC code"),
     S_W(sector_category, 2500, 10000, "points for a common 3-digit DAC category"),
@@ -43,8 +49,8 @@ static const minga_cfg_t s_cfg_table[] = {
     S_W(preference_must, 2000, 10000, "points for an obligatoria preference"),
     S_W(preference_want, 1000, 10000, "points for a deseada preference"),
     S_W(sector_gate, 1, 1, "1: a pair needs some sector fit"),
-    S_W(k_demand, 10, MINGA_MATCH_K_MAX, "candidates kept per demand"),
-    S_W(k_offer, 10, MINGA_MATCH_K_MAX, "candidates kept per offer"),
+    S_K(k_demand, "candidates kept per demand"),
+    S_K(k_offer, "candidates kept per offer"),
 };
 #define S_NCFG (sizeof s_cfg_table / sizeof s_cfg_table[0])
 
