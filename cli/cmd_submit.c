@@ -33,10 +33,10 @@ static int s_add_parents(s_submit_t *s, const char *list)
     for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && rc == 0;
          tok = strtok_r(NULL, ",", &save)) {
         uint64_t id;
-        uint64_t *grown = realloc(s->spec.parents, (s->spec.nparents + 1) * sizeof *grown);
+        uint64_t *grown = NULL;
         if (minga_jobview_parse_id(tok, &id) != 0)
             rc = minga_cli_usage("submit", "--after takes job ids, not '%s'", tok);
-        else if (!grown)
+        else if (!(grown = realloc(s->spec.parents, (s->spec.nparents + 1) * sizeof *grown)))
             rc = MINGA_ENOMEM;
         else {
             s->spec.parents = grown;

@@ -3,7 +3,7 @@
 # dead (parent_dead); a cancelled parent cancels the child.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 2 >/dev/null
+up --test-workers 2 >/dev/null
 a=$(m submit test.echo --json '{"sleep_ms": 600}')
 b=$(m submit test.echo --json '{"sleep_ms": 100}')
 c=$(m submit test.echo --after "$a" "$b" --json '{"child": true}')
@@ -30,7 +30,7 @@ wait_state "$g" dead 5
 
 # a cancelled parent
 m down >/dev/null
-m up --test-workers 0 >/dev/null
+up --test-workers 0 >/dev/null
 q=$(m submit test.echo --json '{}')
 r=$(m submit test.echo --after "$q" --json '{}')
 m cancel "$q" >/dev/null

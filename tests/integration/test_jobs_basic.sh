@@ -2,7 +2,7 @@
 # up -> submit -> wait -> job --json -> jobs -> workers -> stats -> down, on real processes.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 2 >/dev/null
+up --test-workers 2 >/dev/null
 [ -s "$STORE/run/minga-broker.pid" ] || fail "no broker pid file"
 [ -s "$STORE/run/minga-test-worker-1.pid" ] || fail "no pid file for worker 1"
 [ -s "$STORE/run/minga-test-worker-2.pid" ] || fail "no pid file for worker 2"

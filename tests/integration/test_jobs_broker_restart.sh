@@ -4,7 +4,7 @@
 # done with its attempts showing the lost lease; queued jobs survive too.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 w=$(pid_of minga-test-worker-1)
 b=$(pid_of minga-broker)
 id=$(m submit test.echo --json '{"sleep_ms": 1500}')
@@ -13,7 +13,7 @@ q1=$(m submit test.echo --json '{"n": 1}')
 q2=$(m submit test.echo --json '{"n": 2}')
 kill -9 "$b"
 for _ in $(seq 50); do alive "$b" || break; sleep 0.1; done
-out=$(m up --test-workers 1)
+out=$(up --test-workers 1)
 expect_eq "only the broker restarts" "$(grep -c iniciado <<<"$out")" 1
 grep -q "^minga-broker iniciado" <<<"$out" || fail "the broker was not restarted: $out"
 expect_eq "same worker" "$(pid_of minga-test-worker-1)" "$w"

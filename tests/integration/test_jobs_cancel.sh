@@ -3,7 +3,7 @@
 # exits 1; the worker that held the cancelled job goes on serving.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 0 >/dev/null
+up --test-workers 0 >/dev/null
 id=$(m submit test.echo --json '{}')
 expect_eq "state" "$(jfield "$id" .state)" queued
 expect_eq "cancel" "$(m cancel "$id")" "$id cancelled"
@@ -17,7 +17,7 @@ expect_eq "cancel a missing job" "$rc" 1
 grep -q not_found "$STORE/err" || fail "cancel missing: $(cat "$STORE/err")"
 
 # a leased job
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 id2=$(m submit test.echo --json '{"sleep_ms": 3000}')
 wait_state "$id2" leased
 expect_eq "cancel leased" "$(m cancel "$id2")" "$id2 cancelled"

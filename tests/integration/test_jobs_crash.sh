@@ -4,7 +4,7 @@
 # dead worker (its pid file is no longer locked).
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 2 >/dev/null
+up --test-workers 2 >/dev/null
 p1=$(pid_of minga-test-worker-1)
 p2=$(pid_of minga-test-worker-2)
 start=$(date +%s%N)
@@ -18,7 +18,7 @@ alive "$p1" && alive=$((alive + 1))
 alive "$p2" && alive=$((alive + 1))
 expect_eq "workers alive after the crash" "$alive" 1
 
-out=$(m up --test-workers 2)
+out=$(up --test-workers 2)
 expect_eq "restarted" "$(grep -c iniciado <<<"$out")" 1
 expect_eq "workers" "$(m workers --json | wc -l)" 2
 echo ok

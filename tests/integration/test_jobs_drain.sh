@@ -3,7 +3,7 @@
 # DISCONNECT and leaves; its pid file lock is released.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 w=$(pid_of minga-test-worker-1)
 id=$(m submit test.echo --json '{"sleep_ms": 1500}')
 wait_state "$id" leased
@@ -27,12 +27,12 @@ expect_eq "workers after the drain" "$(m workers --json | wc -l)" 0
 # a job submitted while no worker runs waits, then a new worker does it.
 id2=$(m submit test.echo --json '{}')
 expect_eq "queued" "$(jfield "$id2" .state)" queued
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 expect_eq "done" "$(m wait "$id2")" "$id2 done"
 
 # the drain time-out: a job longer than it is handed back (RELEASE: attempt not counted).
 m down >/dev/null
-m up --test-workers 0 >/dev/null
+up --test-workers 0 >/dev/null
 minga-test-worker --store "$STORE" --drain-timeout 1 --name slow >"$STORE/log/slow.log" 2>&1 &
 slow=$!
 id3=$(m submit test.echo --json '{"sleep_ms": 8000}')

@@ -2,7 +2,7 @@
 # Idempotent enqueue: the same --key gives the same job, whatever the body, and one job only.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 a=$(m submit test.echo --key "informe-2026-11" --json '{"v": 1}')
 b=$(m submit test.echo --key "informe-2026-11" --json '{"v": 2}')
 expect_eq "same key, same job" "$b" "$a"

@@ -57,3 +57,7 @@ alive() {
     st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
     [ -n "$st" ] && [ "$st" != Z ]
 }
+
+# up ARGS...: `minga up` with only the test workers asked for (0 of every other family, so
+# that worker counts do not depend on which worker binaries this build has).
+up() { m up --match-workers 0 --notify-workers 0 --report-workers 0 "$@"; }

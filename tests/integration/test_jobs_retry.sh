@@ -3,7 +3,7 @@
 # attempt 1; a cancelled job retried runs to done; retrying a done job is refused.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 id=$(m submit test.echo --json '{"fail": "fatal"}')
 rc=0; m wait "$id" >/dev/null 2>"$STORE/err" || rc=$?
 expect_eq "wait on a dead job" "$rc" 1
@@ -37,12 +37,12 @@ grep -q "invalid_state" "$STORE/err" || fail "retry of a done job: $(cat "$STORE
 
 # cancelled while queued (no worker for it), retried, then done once a worker is there.
 m down >/dev/null
-m up --test-workers 0 >/dev/null
+up --test-workers 0 >/dev/null
 id4=$(m submit test.echo --json '{}')
 expect_eq "cancel" "$(m cancel "$id4")" "$id4 cancelled"
 m retry "$id4" >/dev/null
 expect_eq "state after retry" "$(jfield "$id4" .state)" queued
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 expect_eq "wait" "$(m wait "$id4")" "$id4 done"
 rc=0; m retry 2>/dev/null || rc=$?
 expect_eq "retry without id" "$rc" 2

@@ -3,18 +3,18 @@
 # stops everything and removes the pid files; usage errors exit 2.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
-m up --test-workers 2 >/dev/null
+up --test-workers 2 >/dev/null
 b=$(pid_of minga-broker)
 w1=$(pid_of minga-test-worker-1)
 w2=$(pid_of minga-test-worker-2)
-out=$(m up --test-workers 2)
+out=$(up --test-workers 2)
 expect_eq "second up starts nothing" "$(grep -c iniciado <<<"$out" || true)" 0
 expect_eq "broker pid" "$(pid_of minga-broker)" "$b"
 expect_eq "worker 1 pid" "$(pid_of minga-test-worker-1)" "$w1"
 expect_eq "worker 2 pid" "$(pid_of minga-test-worker-2)" "$w2"
 
 # one more worker
-out=$(m up --test-workers 3)
+out=$(up --test-workers 3)
 expect_eq "third worker" "$(grep -c iniciado <<<"$out")" 1
 [ -s "$STORE/run/minga-test-worker-3.pid" ] || fail "no pid file for worker 3"
 
@@ -28,11 +28,18 @@ expect_eq "pid file kept" "$(pid_of minga-broker)" "$b"
 # a stale pid file (a pid, no lock) does not count as running
 m down >/dev/null
 echo "$$" >"$STORE/run/minga-broker.pid"
-m up --test-workers 1 >/dev/null
+up --test-workers 1 >/dev/null
 [ "$(pid_of minga-broker)" != "$$" ] || fail "a stale pid file was taken for a running broker"
 m down >/dev/null
 ls "$STORE"/run/*.pid >/dev/null 2>&1 && fail "pid files left after down"
 alive "$b" && fail "broker still running after down"
+
+# plain `minga up`: one of every family this build has; again: nothing new
+first=$(m up)
+second=$(m up)
+[ "$(grep -c iniciado <<<"$first")" -ge 2 ] || fail "plain up started: $first"
+expect_eq "plain up twice" "$(grep -c iniciado <<<"$second" || true)" 0
+m down >/dev/null
 
 rc=0; m up --test-workers x >/dev/null 2>&1 || rc=$?
 expect_eq "usage error" "$rc" 2
