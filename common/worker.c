@@ -26,9 +26,9 @@
  *   ONLINE    DISCONNECT from the broker            close, reconnect at once            OFFLINE
  *                                                   (s_on_disconnect)
  *   any       SIGTERM, SIGINT, minga_worker_stop()  RELEASE pending jobs, READY with     DRAINING
- *                                                   capacity = jobs held (s_start_drain)
- *   DRAINING  JOB                                   RELEASE it (s_on_job)               DRAINING
- *   DRAINING  handler END                           READY capacity = held, DONE/FAIL    DRAINING
+ *                                                   capacity 0 (s_start_drain)
+ *   DRAINING  JOB (sent before the READY arrived)   RELEASE it (s_on_job)               DRAINING
+ *   DRAINING  handler END                           DONE or FAIL (s_on_end)             DRAINING
  *   DRAINING  nothing held                          DISCONNECT (s_finish_drain)         STOPPED
  *   DRAINING  drain time-out                        RELEASE what runs, DISCONNECT       STOPPED
  *                                                   (s_finish_drain)
@@ -42,8 +42,9 @@
  *     lease still stands); progress and heartbeats of a lost connection are dropped.
  *  3. Heartbeats go out every heartbeat_ms while connected, whatever the handlers do.
  *  4. Any message from the broker proves it alive (Paranoid Pirate liveness).
- *  5. While draining, the capacity announced never exceeds the jobs held (at least 1, the
- *     protocol's minimum), so that the broker sends no new work to a leaving worker.
+ *  5. While draining, the capacity announced is 0 (PROTOCOL.md §5: keep what is held, send
+ *     no more), also on a reconnection, so that the broker sends no new work to a leaving
+ *     worker.
  */
 #include "minga/worker.h"
 
@@ -730,13 +731,11 @@ static unsigned s_busy(minga_worker_t *self)
     return n;
 }
 
-/* READY with the whole capacity; while draining, with as much as is held (at least 1), so
- * that the broker sends no more jobs (PROTOCOL.md §5: a second READY replaces capacity). */
-static void s_send_ready(minga_worker_t *self, unsigned held)
+/* READY with the whole capacity; while draining with 0, so that the broker sends no more
+ * jobs and leaves this worker those it holds (invariant 5). */
+static void s_send_ready(minga_worker_t *self)
 {
-    unsigned capacity = self->nslots;
-    if (atomic_load(&self->draining))
-        capacity = held ? held : 1;
+    unsigned capacity = atomic_load(&self->draining) ? 0 : self->nslots;
     s_send_ready_cap(self, capacity);
 }
 
@@ -759,7 +758,7 @@ static void s_connect(minga_worker_t *self, int64_t now)
     }
     if (self->state == S_OFFLINE)
         self->state = atomic_load(&self->draining) ? S_DRAINING : S_ONLINE;
-    s_send_ready(self, s_busy(self));
+    s_send_ready(self);
     s_flush_kept(self);
     self->heartbeat_at = now + self->opts.heartbeat_ms;
     self->broker_expiry = now + (int64_t)self->opts.heartbeat_ms * self->opts.liveness;
@@ -955,15 +954,11 @@ static int s_finish_drain(minga_worker_t *self)
     return rc;
 }
 
-/* END from a handler thread: answer the broker, free the slot, start a pending task. While
- * draining, first lower the capacity to what is still held, so no new job comes. */
+/* END from a handler thread: answer the broker, free the slot, start a pending task. */
 static void s_on_end(minga_worker_t *self, s_slot_t *slot, minga_task_t *task)
 {
     slot->task = NULL;
     if (!task->abandoned) {
-        unsigned held = s_busy(self);
-        if (atomic_load(&self->draining) && held > 0)
-            s_send_ready(self, held);
         if (task->failed)
             s_send_fail(self, task->id, task->retryable, task->code, task->message);
         else
@@ -1011,7 +1006,7 @@ static void s_start_drain(minga_worker_t *self, int64_t now)
     if (self->state == S_ONLINE) {
         self->state = S_DRAINING;
         if (held)
-            s_send_ready(self, held);
+            s_send_ready(self);
     }
 }
 
