@@ -73,6 +73,11 @@ static int s_prepare(s_up_t *up, minga_cli_t *cli)
         goto fail_store;
     if (!realpath(cli->store_dir, up->store))
         goto fail_store;
+    char ep[256], err[512];
+    if (minga_proto_ipc_endpoint(up->store, "clients", ep, sizeof ep, err, sizeof err) != 0) {
+        fprintf(stderr, "minga up: %s\n", err);
+        return -1;
+    }
     snprintf(path, sizeof path, "%s/run", up->store);
     if ((mkdir(path, 0700) == -1 && errno != EEXIST) || chmod(path, 0700) == -1)
         goto fail_store;
