@@ -157,6 +157,7 @@ struct broker_t {
     uint64_t enq_bytes; /* bytes of new jobs since the last look at the map's use */
     s_totals_t totals;
     unsigned bad_messages;
+    s_worker_t *current; /* the sender of the worker message being handled */
     minga_pbuf_t out;
 };
 
@@ -2012,8 +2013,6 @@ static s_worker_t *s_worker_of(broker_t *self, const minga_pmsg_t *m, char *hex,
     return zhashx_lookup(self->workers_by_id, hex);
 }
 
-static s_worker_t *s_current; /* the sender of the worker message being handled */
-
 static int s_worker_ready(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
                           minga_perr_t *code, uint64_t *err_id)
 {
@@ -2090,7 +2089,7 @@ static int s_held(broker_t *self, uint64_t id, uint32_t *idx_out, char *err, siz
         return s_invalid_state(id, st, "not leased to this worker", err, errcap, code, err_id);
     }
     bx_job_t *j = BX_JOB(&self->jobs, idx);
-    if (j->state != MINGA_JOB_LEASED || j->worker != s_current->slot)
+    if (j->state != MINGA_JOB_LEASED || j->worker != self->current->slot)
         return s_invalid_state(id, j->state, "not leased to this worker", err, errcap, code,
                                err_id);
     *idx_out = idx;
@@ -2201,8 +2200,8 @@ static int s_worker_disconnect(broker_t *self, minga_pmsg_t *m, char *err, size_
     const msgpack_object *f[2];
     if (s_fields(m, fields, 2, f, err, errcap, code) != 0)
         return MINGA_EFORMAT;
-    s_worker_leave(self, s_current);
-    s_current = NULL;
+    s_worker_leave(self, self->current);
+    self->current = NULL;
     return 0;
 }
 
@@ -2252,15 +2251,15 @@ static void s_on_worker(broker_t *self, zmsg_t *zm)
     uint64_t err_id = 0;
     char err[512], hex[520];
     int rc = minga_pmsg_decode(&m, &zm, true, self->cfg.max_body, &code, err, sizeof err);
-    s_current = m.routing ? s_worker_of(self, &m, hex, sizeof hex) : NULL;
-    if (s_current)
-        s_current->last_seen = self->now;
+    self->current = m.routing ? s_worker_of(self, &m, hex, sizeof hex) : NULL;
+    if (self->current)
+        self->current->last_seen = self->now;
     if (rc == 0 && !s_worker_handlers[m.cmd]) {
         snprintf(err, sizeof err, "'%s' is not a worker command", m.cmd_text);
         code = MINGA_PERR_UNKNOWN_COMMAND;
         rc = MINGA_EPROTO;
     }
-    if (rc == 0 && !s_current && m.cmd != MINGA_CMD_READY) {
+    if (rc == 0 && !self->current && m.cmd != MINGA_CMD_READY) {
         if (m.cmd != MINGA_CMD_DISCONNECT) {
             minga_pbuf_reset(&self->out);
             msgpack_pack_map(&self->out.pk, 1);
@@ -2280,10 +2279,10 @@ static void s_on_worker(broker_t *self, zmsg_t *zm)
             s_log_bad(self, "workers", &m, err);
         minga_proto_send_error(self->workers, m.routing, m.delimiter, m.has_rid, m.rid,
                                code ? code : MINGA_PERR_INTERNAL, err, err_id);
-        if (s_current)
-            s_current->last_sent = self->now;
+        if (self->current)
+            self->current->last_sent = self->now;
     }
-    s_current = NULL;
+    self->current = NULL;
     minga_pmsg_clear(&m);
 }
 

@@ -260,7 +260,7 @@ uint64_t minga_pobj_uint(const msgpack_object *o, uint64_t dflt);
 bool minga_pobj_bool(const msgpack_object *o, bool dflt);
 /* The bytes of a str/bin object: *len receives the length; NULL if absent or not a string. */
 const char *minga_pobj_str(const msgpack_object *o, size_t *len);
-/* A NUL-terminated copy (the caller's to free), NULL if absent; *rc = MINGA_ENOMEM on ENOMEM. */
+/* A NUL-terminated copy (the caller's to free); NULL if absent, not a string, or on ENOMEM. */
 char *minga_pobj_strdup(const msgpack_object *o);
 /* True if o is a string equal to s. */
 bool minga_pobj_str_eq(const msgpack_object *o, const char *s);
