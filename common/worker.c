@@ -867,12 +867,24 @@ static void s_on_welcome(minga_worker_t *self, const msgpack_object *body)
         self->opts.max_body = (unsigned)max;
 }
 
+/* ERROR: logged. When it is about a job still running here (its lease was lost: the broker
+ * restarted, or declared this worker lost), that job is abandoned: nothing more is sent for
+ * it, so one warning per job, not one per progress report. */
 static void s_on_error(minga_worker_t *self, const msgpack_object *body)
 {
+    uint64_t id = minga_pobj_uint(minga_pobj_get(body, "id"), 0);
+    bool running = false;
+    for (unsigned i = 0; id && i < self->nslots && !running; i++) {
+        minga_task_t *task = self->slots[i].task;
+        if (task && task->id == id && !task->abandoned) {
+            task->abandoned = true;
+            running = true;
+        }
+    }
     char *code = minga_pobj_strdup(minga_pobj_get(body, "code"));
     char *message = minga_pobj_strdup(minga_pobj_get(body, "message"));
-    minga_warn("broker %s answered %s: %s (job %" PRIu64 ")", self->endpoint, code ? code : "?",
-               message ? message : "", minga_pobj_uint(minga_pobj_get(body, "id"), 0));
+    minga_warn("broker %s answered %s: %s (job %" PRIu64 ")%s", self->endpoint, code ? code : "?",
+               message ? message : "", id, running ? "; this worker drops the job" : "");
     free(code);
     free(message);
 }
