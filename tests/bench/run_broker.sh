@@ -86,7 +86,7 @@ for w in 1 2; do
     wait "$bp" 2>/dev/null || true
 
     port=$(free_port)
-    gearmand --listen=127.0.0.1 --port="$port" --log-file=none --threads=1 >/dev/null 2>&1 &
+    gearmand --listen=127.0.0.1 --port="$port" --log-file=none >/dev/null 2>&1 &
     gp=$!
     pids+=("$gp")
     sleep 0.5
