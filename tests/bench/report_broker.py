@@ -98,9 +98,10 @@ if lat:
 if mem_fill:
     v = round(mem_fill["vmhwm_kib"] / 1024, 1)
     target("broker VmHWM < 256 MiB with %s queued" % fill, v, "< 256 MiB", v < 256)
-if serve:
-    target("restart to serving < 5 s with %s jobs" % fill, serve["first_job_done_s"], "< 5 s",
-           serve["first_job_done_s"] < 5)
+if serve and restart:
+    total = round(restart["up_ms"] / 1000 + serve["first_job_done_s"], 3)
+    target("restart to serving < 5 s with %s jobs (up + first job done)" % fill, total, "< 5 s",
+           total < 5)
 
 meta["parameters"]["repeat"] = (tput("minga", 2, cap) or {}).get("runs", 1)
 doc = dict(meta, figures=rows, ratios=ratios, targets=targets)
@@ -168,7 +169,7 @@ if mem_fill:
         out.append("Enqueueing them (BATCH of 10,000): %.1f s, %s jobs/s." % (
             f["seconds"], format(int(f["jobs_per_s"]), ",")))
     if restart:
-        out.append("Restart (`minga up`, until the broker answers PING): %.2f s." % (restart["up_ms"] / 1000))
+        out.append("Restart after kill -9 (`minga up`, until the new broker answers PING): %.2f s." % (restart["up_ms"] / 1000))
     if serve:
         out.append("From the restart's first PING attempt: PING answered after %.3f s; a priority-0 "
                    "job enqueued then was done by a fresh worker %.3f s after it." % (

@@ -12,7 +12,7 @@
 #   - a raw libzmq load-balancing broker with worker credit and no persistence: the ceiling.
 # Then Minga's open-loop latency at RATE jobs/s (p50/p99 enqueue -> done), its broker's memory
 # with FILL jobs queued (VmHWM, RssAnon, RssFile from /proc/PID/status), and the time from a
-# restart to serving with those jobs in the store.
+# restart (after kill -9) to serving with those jobs in the store.
 # Results: tests/bench/results/broker.json (every figure, with date, machine and commands)
 # and tests/bench/results/broker.md (the table and the ratios against the targets).
 # Each throughput figure is run REPEAT times; the report gives the median (and the range): this
@@ -145,7 +145,10 @@ start_broker
 bpid=$(cat "$work/s/run/minga-broker.pid")
 run "$bin/bench_broker" fill --store "$work/s" --jobs "$FILL"
 record "$(mem "$bpid" "after enqueueing")" "grep -E 'VmHWM|RssAnon|RssFile' /proc/$bpid/status"
-stop_broker
+kill -9 "$bpid" # a crash, not a clean stop: recovery may not lean on a tidy shutdown
+while kill -0 "$bpid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$bpid/stat" 2>/dev/null)" != Z ]; do
+    sleep 0.05
+done
 t0=$(date +%s%N)
 "$bin/minga" --store "$work/s" up --test-workers 0 --match-workers 0 --notify-workers 0 \
     --report-workers 0 >/dev/null
@@ -153,7 +156,7 @@ t1=$(date +%s%N)
 bpid=$(cat "$work/s/run/minga-broker.pid")
 record "$(jq -nc --argjson ms $(((t1 - t0) / 1000000)) --argjson jobs "$FILL" \
     '{mode: "restart", system: "minga", jobs: $jobs, up_ms: $ms}')" \
-    "minga --store STORE up (broker restart with $FILL jobs, until it answers PING)"
+    "kill -9 BROKER; minga --store STORE up (until the new broker answers PING)"
 run "$bin/bench_broker" serve --store "$work/s" --worker-bin "$bin/minga-test-worker"
 record "$(mem "$bpid" "after restart")" "grep -E 'VmHWM|RssAnon|RssFile' /proc/$bpid/status"
 stop_broker
