@@ -16,6 +16,9 @@
  * that does not exist, ends the job at once (bad_body, not_found); a full store too
  * (store_full); anything else is retried.
  *
+ * For the tests, MINGA_MATCH_CRASH_SHARD=N makes the first attempt of shard N kill the worker
+ * between scoring and storing (see s_progress).
+ *
  * The worker shares the store with the broker: it opens the store given by --store (or
  * $MINGA_STORE, or ./minga-data) for each job, in the handler's thread.
  */
@@ -25,9 +28,11 @@
 #include "minga/proto.h"
 #include "minga/worker.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *s_store_dir;
 static minga_match_config_t s_cfg;
@@ -45,9 +50,22 @@ static const char *s_peek(int argc, char **argv, const char *name)
     return NULL;
 }
 
+typedef struct {
+    minga_task_t *task;
+    uint32_t shard;
+} s_run_t;
+
+/* Reports progress. For the tests: with MINGA_MATCH_CRASH_SHARD=N in the environment, the
+ * first attempt of shard N SIGKILLs the worker once its candidates are scored and before they
+ * are stored (a worker dying mid-shard). */
 static void s_progress(uint64_t done, uint64_t total, const char *text, void *arg)
 {
-    minga_task_progress(arg, done, total, text);
+    s_run_t *run = arg;
+    const char *crash = getenv("MINGA_MATCH_CRASH_SHARD");
+    if (crash && *crash && done == 2 && minga_task_attempt(run->task) == 1 &&
+        strtoul(crash, NULL, 10) == run->shard)
+        kill(getpid(), SIGKILL);
+    minga_task_progress(run->task, done, total, text);
 }
 
 /* Applies the body's "weights" map over cfg. Returns NULL or what is wrong. */
@@ -166,7 +184,8 @@ static int s_score(minga_task_t *task, void *arg)
         goto done;
     }
     minga_match_shard_result_t res;
-    rc = minga_match_run_shard(store, &job, s_progress, task, &res, err, sizeof err);
+    s_run_t run = {task, job.shard};
+    rc = minga_match_run_shard(store, &job, s_progress, &run, &res, err, sizeof err);
     minga_store_destroy(&store);
     if (rc == 0) {
         s_result(task, &job, &res);
