@@ -5,20 +5,20 @@
  * commits everything in one write transaction, and only then sends what depends on it
  * (ENQUEUE replies, JOB messages, events, WAIT answers).
  *
- * Job state machine (PROTOCOL.md §6); each transition is one function:
+ * Job state machine (PROTOCOL.md §6); each transition is one function (c: commands.c):
  *
- *   from                      event                                  to                 function
- *   (new)                     enqueue, parents done / none           queued s_enqueue_prepare (new)
- * enqueue, a parent active               waiting            s_enqueue_prepare (new) enqueue, a
- * parent dead / cancelled     dead / cancelled   s_enqueue_prepare waiting                   last
- * parent done                       queued             s_cascade waiting                   a parent
- * dead / cancelled              dead / cancelled   s_cascade queued, failed            leased (due,
- * worker with credit)       leased, att.+1     s_lease leased                    DONE done
- * s_job_done leased                    FAIL / lease expiry / worker lost      failed or dead
- * s_job_fail leased                    RELEASE / worker DISCONNECT            queued, att.-1
- * s_job_release waiting..leased           CANCEL                                 cancelled
- * s_job_cancel dead, cancelled           RETRY                                  queued / waiting
- * s_job_retry
+ *   from             event                              to                 function
+ *   (new)            enqueue, parents done / none       queued             s_enqueue_prepare (c)
+ *   (new)            enqueue, a parent active           waiting            s_enqueue_prepare (c)
+ *   (new)            enqueue, a parent dead/cancelled   dead / cancelled   s_enqueue_prepare (c)
+ *   waiting          the last parent done               queued             s_cascade
+ *   waiting          a parent dead / cancelled          dead / cancelled   s_cascade
+ *   queued, failed   leased (due, a worker's credit)    leased, att. + 1   s_lease
+ *   leased           DONE                               done               bk_job_done
+ *   leased           FAIL, lease expiry, worker lost    failed or dead     bk_job_fail
+ *   leased           RELEASE, worker DISCONNECT         queued, att. - 1   bk_job_release
+ *   waiting..leased  CANCEL                             cancelled          s_job_cancel (c)
+ *   dead, cancelled  RETRY                              queued / waiting   s_job_retry (c)
  *
  * Invariants:
  *  1. Every job that is not in an end state is in the index (jobs), with per-type counts;
@@ -33,9 +33,7 @@
  *     commit; new jobs are refused (store_full / internal) and not admitted.
  *  5. A worker's held count equals the number of leased jobs whose worker is its slot.
  */
-#include "broker.h"
-#include "index.h"
-#include "jobdb.h"
+#include "broker_int.h"
 
 #include "minga/error.h"
 #include "minga/log.h"
@@ -48,126 +46,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_MAX_TYPES 255
 #define S_LIST_SCAN_MAX 100000
 #define S_PURGE_BATCH 1000
 #define S_COMMIT_RETRY_MS 200
-
-typedef struct {
-    char name[MINGA_PROTO_MAX_TYPE + 1];
-    bool known; /* in the configuration; jobs of other types come only from recovery */
-    bx_heap_t ready, delayed;
-    uint64_t count[MINGA_JOB_STATE_COUNT];
-} s_type_t;
-
-typedef struct {
-    uint32_t slot;
-    char hex[520];
-    zframe_t *routing;
-    bool delimiter;
-    char *name;
-    uint8_t types[32]; /* bit set of type indexes */
-    uint32_t capacity, held;
-    uint64_t last_seen, last_sent, joined_at, lru;
-} s_worker_t;
-
-/* A client request answered after the commit. */
-typedef struct {
-    zframe_t *routing;
-    bool delimiter, has_rid;
-    uint64_t rid;
-    minga_cmd_t cmd;
-    uint64_t id;
-    /* LIST */
-    int state;
-    char type[MINGA_PROTO_MAX_TYPE + 1];
-    uint64_t after;
-    uint32_t limit;
-    /* WAIT */
-    uint64_t deadline;
-    bool progress;
-} s_req_t;
-
-/* An ENQUEUE or BATCH: its new jobs, stored in the next commit. */
-typedef struct {
-    s_req_t req;
-    size_t n;
-    minga_job_t *jobs; /* jobs[i].id, .state: the new job, or the existing one (!created) */
-    bool *created;
-} s_enq_t;
-
-typedef struct {
-    uint64_t id;
-    minga_job_state_t state;
-} s_pending_key_t;
-
-typedef struct {
-    uint64_t enqueued, leased, done, failed, dead, cancelled, purged, released, expired;
-} s_totals_t;
-
-/* A growable array of T. */
-#define S_VEC(T)                                                                                   \
-    struct {                                                                                       \
-        T *v;                                                                                      \
-        size_t n, cap;                                                                             \
-    }
-
-/* Reallocates a vector's array to twice its capacity; NULL (and *cap unchanged) on ENOMEM. */
-static void *s_vec_grow(void *v, size_t *cap, size_t size)
-{
-    size_t ncap = *cap ? *cap * 2 : 64;
-    void *nv = realloc(v, ncap * size);
-    if (nv)
-        *cap = ncap;
-    return nv;
-}
-
-static void *s_vec_tmp;
-
-/* Appends item to vec: 0, or MINGA_ENOMEM (vec unchanged). */
-#define S_PUSH(vec, item)                                                                          \
-    (((vec).n < (vec).cap || ((s_vec_tmp = s_vec_grow((vec).v, &(vec).cap, sizeof *(vec).v)) &&    \
-                              ((vec).v = s_vec_tmp, 1)))                                           \
-         ? ((vec).v[(vec).n++] = (item), 0)                                                        \
-         : MINGA_ENOMEM)
-
-struct broker_t {
-    broker_config_t cfg;
-    minga_store_t *store;
-    bk_db_t db;
-    zsock_t *clients, *workers, *events;
-    bx_jobs_t jobs;
-    bx_heap_t leases;
-    s_type_t *types;
-    size_t ntypes;
-    S_VEC(s_worker_t *) wslots;
-    zhashx_t *workers_by_id; /* hex -> s_worker_t */
-    uint64_t lru_seq;
-    zhashx_t *children; /* "parent id" -> S_VEC of child ids (s_ids_t) */
-    S_VEC(s_req_t *) waiters;
-    S_VEC(bk_patch_t) patches;
-    S_VEC(s_enq_t *) enqs;
-    S_VEC(s_req_t *) deferred;
-    S_VEC(uint32_t) ended;
-    zhashx_t *pending_keys; /* key -> s_pending_key_t (new jobs not yet committed) */
-    uint64_t next_id;
-    uint64_t now, started_at, last_purge, commit_retry_at, last_usage;
-    bool nearly_full;   /* new jobs refused: the rest of the map is kept for state changes */
-    uint64_t reserve;   /* bytes of the map kept for the changes of accepted jobs */
-    uint64_t enq_bytes; /* bytes of new jobs since the last look at the map's use */
-    s_totals_t totals;
-    unsigned bad_messages;
-    s_worker_t *current; /* the sender of the worker message being handled */
-    minga_pbuf_t out;
-};
-
-typedef S_VEC(uint64_t) s_ids_t;
 
 /* ---- small helpers ---- */
 
 static void s_ids_destroy(void **item)
 {
-    s_ids_t *ids = *item;
+    bk_ids_t *ids = *item;
     if (ids) {
         free(ids->v);
         free(ids);
@@ -181,7 +68,7 @@ static void s_free_item(void **item)
     *item = NULL;
 }
 
-static void s_req_destroy(s_req_t **req_p)
+void bk_req_destroy(bk_req_t **req_p)
 {
     if (*req_p) {
         zframe_destroy(&(*req_p)->routing);
@@ -190,9 +77,9 @@ static void s_req_destroy(s_req_t **req_p)
     }
 }
 
-static s_req_t *s_req_new(const minga_pmsg_t *m)
+bk_req_t *bk_req_new(const minga_pmsg_t *m)
 {
-    s_req_t *req = calloc(1, sizeof *req);
+    bk_req_t *req = calloc(1, sizeof *req);
     if (!req)
         return NULL;
     req->routing = zframe_dup(m->routing);
@@ -204,9 +91,9 @@ static s_req_t *s_req_new(const minga_pmsg_t *m)
     return req;
 }
 
-static void s_enq_destroy(s_enq_t **enq_p)
+void bk_enq_destroy(bk_enq_t **enq_p)
 {
-    s_enq_t *enq = *enq_p;
+    bk_enq_t *enq = *enq_p;
     if (!enq)
         return;
     for (size_t i = 0; i < enq->n; i++)
@@ -223,18 +110,8 @@ static void s_idkey(char *dst, size_t cap, uint64_t id)
     snprintf(dst, cap, "%" PRIu64, id);
 }
 
-static bool s_bit(const uint8_t *set, unsigned i)
-{
-    return set[i / 8] & (1u << (i % 8));
-}
-
-static bool s_active(minga_job_state_t st)
-{
-    return !minga_job_state_is_end(st);
-}
-
 /* Logs a bad message, the first ones in full and then one in a thousand. */
-static void s_log_bad(broker_t *self, const char *where, const minga_pmsg_t *m, const char *err)
+void bk_log_bad(broker_t *self, const char *where, const minga_pmsg_t *m, const char *err)
 {
     self->bad_messages++;
     if (self->bad_messages <= 20 || self->bad_messages % 1000 == 0)
@@ -244,7 +121,7 @@ static void s_log_bad(broker_t *self, const char *where, const minga_pmsg_t *m, 
 
 /* ---- types ---- */
 
-static int s_type_find(broker_t *self, const char *name, size_t len)
+int bk_type_find(broker_t *self, const char *name, size_t len)
 {
     for (size_t i = 0; i < self->ntypes; i++)
         if (strlen(self->types[i].name) == len && memcmp(self->types[i].name, name, len) == 0)
@@ -252,14 +129,14 @@ static int s_type_find(broker_t *self, const char *name, size_t len)
     return -1;
 }
 
-static int s_type_add(broker_t *self, const char *name, size_t len, bool known)
+int bk_type_add(broker_t *self, const char *name, size_t len, bool known)
 {
-    int i = s_type_find(self, name, len);
+    int i = bk_type_find(self, name, len);
     if (i >= 0)
         return i;
-    if (self->ntypes >= S_MAX_TYPES || len > MINGA_PROTO_MAX_TYPE)
+    if (self->ntypes >= BK_MAX_TYPES || len > MINGA_PROTO_MAX_TYPE)
         return -1;
-    s_type_t *t = &self->types[self->ntypes];
+    bk_type_t *t = &self->types[self->ntypes];
     memset(t, 0, sizeof *t);
     memcpy(t->name, name, len);
     t->known = known;
@@ -283,7 +160,7 @@ static int s_types_configure(broker_t *self, const char *list)
                         (int)len, p);
             return MINGA_EINVAL;
         }
-        if (s_type_add(self, p, len, true) < 0)
+        if (bk_type_add(self, p, len, true) < 0)
             return MINGA_EINVAL;
         p += len;
     }
@@ -296,7 +173,7 @@ static int s_types_configure(broker_t *self, const char *list)
 
 /* ---- job index and state ---- */
 
-static void s_count(broker_t *self, const bx_job_t *j, int delta)
+void bk_count(broker_t *self, const bx_job_t *j, int delta)
 {
     if (j->state < MINGA_JOB_STATE_COUNT)
         self->types[j->type].count[j->state] += (uint64_t)(int64_t)delta;
@@ -324,18 +201,17 @@ static void s_heap_out(broker_t *self, uint32_t idx)
 }
 
 /* Puts a queued or failed job in its ready or delayed heap. */
-static void s_to_heap(broker_t *self, uint32_t idx)
+void bk_to_heap(broker_t *self, uint32_t idx)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
-    s_type_t *t = &self->types[j->type];
+    bk_type_t *t = &self->types[j->type];
     if (bx_heap_push(j->due <= self->now ? &t->ready : &t->delayed, &self->jobs, idx) != 0)
         minga_error("job %" PRIu64 ": out of memory queueing it", j->id);
 }
 
 /* Appends the patch that stores j's new state; returns it for the caller's extra fields, or
  * NULL when out of memory (logged: the change then lives in memory only). */
-static bk_patch_t *s_patch_as(broker_t *self, const bx_job_t *j, minga_job_state_t st,
-                              unsigned flags)
+bk_patch_t *bk_patch_as(broker_t *self, const bx_job_t *j, minga_job_state_t st, unsigned flags)
 {
     bk_patch_t p = {0};
     p.id = j->id;
@@ -343,23 +219,23 @@ static bk_patch_t *s_patch_as(broker_t *self, const bx_job_t *j, minga_job_state
     p.state = (uint8_t)st;
     p.attempts = j->attempts;
     p.at = self->now;
-    if (S_PUSH(self->patches, p) != 0) {
+    if (BK_PUSH(self->patches, p) != 0) {
         minga_error("job %" PRIu64 ": out of memory recording a change", j->id);
         return NULL;
     }
     return &self->patches.v[self->patches.n - 1];
 }
 
-static bk_patch_t *s_patch(broker_t *self, const bx_job_t *j, unsigned flags)
+bk_patch_t *bk_patch(broker_t *self, const bx_job_t *j, unsigned flags)
 {
-    return s_patch_as(self, j, (minga_job_state_t)j->state, flags);
+    return bk_patch_as(self, j, (minga_job_state_t)j->state, flags);
 }
 
-static void s_set_state(broker_t *self, bx_job_t *j, minga_job_state_t st)
+void bk_set_state(broker_t *self, bx_job_t *j, minga_job_state_t st)
 {
-    s_count(self, j, -1);
+    bk_count(self, j, -1);
     j->state = (uint8_t)st;
-    s_count(self, j, +1);
+    bk_count(self, j, +1);
 }
 
 static void s_set_error(bk_patch_t *p, const char *code, const char *message)
@@ -371,7 +247,7 @@ static void s_set_error(bk_patch_t *p, const char *code, const char *message)
     p->error_message = strdup(message ? message : "");
 }
 
-static void s_unlease(broker_t *self, uint32_t idx)
+void bk_unlease(broker_t *self, uint32_t idx)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
     s_heap_out(self, idx);
@@ -382,21 +258,20 @@ static void s_unlease(broker_t *self, uint32_t idx)
 }
 
 static void s_cascade(broker_t *self, uint64_t parent, minga_job_state_t st);
-static void s_check_space(broker_t *self, bool now);
 
 /* Moves job idx to end state st (after the caller set up its patch p). */
-static void s_end(broker_t *self, uint32_t idx, minga_job_state_t st)
+void bk_end(broker_t *self, uint32_t idx, minga_job_state_t st)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
     s_heap_out(self, idx);
-    s_set_state(self, j, st);
+    bk_set_state(self, j, st);
     if (st == MINGA_JOB_DONE)
         self->totals.done++;
     else if (st == MINGA_JOB_DEAD)
         self->totals.dead++;
     else
         self->totals.cancelled++;
-    if (S_PUSH(self->ended, idx) != 0)
+    if (BK_PUSH(self->ended, idx) != 0)
         minga_error("job %" PRIu64 ": out of memory", j->id);
     s_cascade(self, j->id, st);
 }
@@ -406,10 +281,10 @@ static void s_cascade(broker_t *self, uint64_t parent, minga_job_state_t st)
 {
     char key[24];
     s_idkey(key, sizeof key, parent);
-    s_ids_t *found = zhashx_lookup(self->children, key);
+    bk_ids_t *found = zhashx_lookup(self->children, key);
     if (!found)
         return;
-    s_ids_t kids = *found; /* taken over: the entry is removed without its array */
+    bk_ids_t kids = *found; /* taken over: the entry is removed without its array */
     found->v = NULL;
     found->n = 0;
     zhashx_delete(self->children, key);
@@ -422,21 +297,21 @@ static void s_cascade(broker_t *self, uint64_t parent, minga_job_state_t st)
             continue;
         if (st == MINGA_JOB_DONE) {
             if (c->waiting_on > 0 && --c->waiting_on == 0) {
-                s_set_state(self, c, MINGA_JOB_QUEUED);
+                bk_set_state(self, c, MINGA_JOB_QUEUED);
                 c->due = 0;
-                s_patch(self, c, 0);
-                s_to_heap(self, cidx);
+                bk_patch(self, c, 0);
+                bk_to_heap(self, cidx);
             }
             continue;
         }
         c->waiting_on = 0;
-        bk_patch_t *p = s_patch_as(self, c, st, 0);
+        bk_patch_t *p = bk_patch_as(self, c, st, 0);
         if (st == MINGA_JOB_DEAD) {
             char msg[64];
             snprintf(msg, sizeof msg, "parent job %" PRIu64 " is dead", parent);
             s_set_error(p, "parent_dead", msg);
         }
-        s_end(self, cidx, st);
+        bk_end(self, cidx, st);
     }
     free(kids.v);
 }
@@ -445,7 +320,7 @@ static int s_add_child(broker_t *self, uint64_t parent, uint64_t child)
 {
     char key[24];
     s_idkey(key, sizeof key, parent);
-    s_ids_t *kids = zhashx_lookup(self->children, key);
+    bk_ids_t *kids = zhashx_lookup(self->children, key);
     if (!kids) {
         kids = calloc(1, sizeof *kids);
         if (!kids || zhashx_insert(self->children, key, kids) != 0) {
@@ -453,11 +328,11 @@ static int s_add_child(broker_t *self, uint64_t parent, uint64_t child)
             return MINGA_ENOMEM;
         }
     }
-    return S_PUSH(*kids, child);
+    return BK_PUSH(*kids, child);
 }
 
 /* The state of job id: from the index, else from the store. MINGA_ENOTFOUND if neither. */
-static int s_state_of(broker_t *self, uint64_t id, minga_job_state_t *st)
+int bk_state_of(broker_t *self, uint64_t id, minga_job_state_t *st)
 {
     uint32_t idx = bx_jobs_find(&self->jobs, id);
     if (idx != BX_NIL) {
@@ -480,14 +355,14 @@ static int s_state_of(broker_t *self, uint64_t id, minga_job_state_t *st)
 
 /* Registers waiting job idx under its active parents. Returns the state it must take now:
  * waiting, queued (all parents done), or dead / cancelled with *culprit the parent. */
-static minga_job_state_t s_wait_on(broker_t *self, uint32_t idx, const uint64_t *parents, size_t n,
-                                   uint64_t *culprit)
+minga_job_state_t bk_wait_on(broker_t *self, uint32_t idx, const uint64_t *parents, size_t n,
+                             uint64_t *culprit)
 {
     uint64_t id = BX_JOB(&self->jobs, idx)->id;
     uint16_t waiting = 0;
     for (size_t i = 0; i < n; i++) {
         minga_job_state_t st = MINGA_JOB_DONE;
-        if (s_state_of(self, parents[i], &st) != 0)
+        if (bk_state_of(self, parents[i], &st) != 0)
             st = MINGA_JOB_DONE; /* purged long ago: it ended; take it as done */
         if (st == MINGA_JOB_DEAD || st == MINGA_JOB_CANCELLED) {
             *culprit = parents[i];
@@ -503,26 +378,26 @@ static minga_job_state_t s_wait_on(broker_t *self, uint32_t idx, const uint64_t 
     return waiting ? MINGA_JOB_WAITING : MINGA_JOB_QUEUED;
 }
 
-/* Applies the outcome of s_wait_on to a job the store holds as waiting. */
+/* Applies the outcome of bk_wait_on to a job the store holds as waiting. */
 static void s_settle_waiting(broker_t *self, uint32_t idx, minga_job_state_t st, uint64_t culprit)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
     if (st == MINGA_JOB_WAITING)
         return;
     if (st == MINGA_JOB_QUEUED) {
-        s_set_state(self, j, MINGA_JOB_QUEUED);
+        bk_set_state(self, j, MINGA_JOB_QUEUED);
         j->due = 0;
-        s_patch(self, j, 0);
-        s_to_heap(self, idx);
+        bk_patch(self, j, 0);
+        bk_to_heap(self, idx);
         return;
     }
-    bk_patch_t *p = s_patch_as(self, j, st, 0);
+    bk_patch_t *p = bk_patch_as(self, j, st, 0);
     if (st == MINGA_JOB_DEAD) {
         char msg[64];
         snprintf(msg, sizeof msg, "parent job %" PRIu64 " is dead", culprit);
         s_set_error(p, "parent_dead", msg);
     }
-    s_end(self, idx, st);
+    bk_end(self, idx, st);
 }
 
 /* ---- transitions of leased jobs ---- */
@@ -543,11 +418,11 @@ static uint64_t s_backoff(broker_t *self, uint32_t attempts)
     return d;
 }
 
-static void s_lease(broker_t *self, uint32_t idx, s_worker_t *w)
+static void s_lease(broker_t *self, uint32_t idx, bk_worker_t *w)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
     s_heap_out(self, idx);
-    s_set_state(self, j, MINGA_JOB_LEASED);
+    bk_set_state(self, j, MINGA_JOB_LEASED);
     if (j->attempts < UINT16_MAX)
         j->attempts++;
     j->worker = w->slot;
@@ -556,7 +431,7 @@ static void s_lease(broker_t *self, uint32_t idx, s_worker_t *w)
     w->lru = ++self->lru_seq;
     if (bx_heap_push(&self->leases, &self->jobs, idx) != 0)
         minga_error("job %" PRIu64 ": out of memory leasing it", j->id);
-    bk_patch_t *p = s_patch(self, j, BP_WORKER | BP_LEASE);
+    bk_patch_t *p = bk_patch(self, j, BP_WORKER | BP_LEASE);
     if (p) {
         p->worker_slot = w->slot;
         p->worker = strdup(w->name);
@@ -564,61 +439,60 @@ static void s_lease(broker_t *self, uint32_t idx, s_worker_t *w)
     self->totals.leased++;
 }
 
-static void s_job_done(broker_t *self, uint32_t idx, const msgpack_object *result)
+void bk_job_done(broker_t *self, uint32_t idx, const msgpack_object *result)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
-    s_unlease(self, idx);
-    bk_patch_t *p = s_patch_as(self, j, MINGA_JOB_DONE, BP_RESULT);
+    bk_unlease(self, idx);
+    bk_patch_t *p = bk_patch_as(self, j, MINGA_JOB_DONE, BP_RESULT);
     if (p && result && minga_pobj_pack(result, &p->result, &p->result_len) != 0)
         minga_error("job %" PRIu64 ": out of memory keeping its result", j->id);
-    s_end(self, idx, MINGA_JOB_DONE);
+    bk_end(self, idx, MINGA_JOB_DONE);
 }
 
 /* A lease ended without success. backoff: wait before the retry (not after a lost worker). */
-static void s_job_fail(broker_t *self, uint32_t idx, bool retryable, const char *code,
-                       const char *message, bool backoff)
+void bk_job_fail(broker_t *self, uint32_t idx, bool retryable, const char *code,
+                 const char *message, bool backoff)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
-    s_unlease(self, idx);
+    bk_unlease(self, idx);
     self->totals.failed++;
     if (!retryable || j->attempts >= j->max_attempts) {
-        bk_patch_t *p = s_patch_as(self, j, MINGA_JOB_DEAD, 0);
+        bk_patch_t *p = bk_patch_as(self, j, MINGA_JOB_DEAD, 0);
         s_set_error(p, code, message);
-        s_end(self, idx, MINGA_JOB_DEAD);
+        bk_end(self, idx, MINGA_JOB_DEAD);
         return;
     }
-    s_set_state(self, j, MINGA_JOB_FAILED);
+    bk_set_state(self, j, MINGA_JOB_FAILED);
     j->due = self->now + (backoff ? s_backoff(self, j->attempts) : 0);
-    bk_patch_t *p = s_patch(self, j, BP_NOT_BEFORE);
+    bk_patch_t *p = bk_patch(self, j, BP_NOT_BEFORE);
     if (p)
         p->not_before = j->due;
     s_set_error(p, code, message);
-    s_to_heap(self, idx);
+    bk_to_heap(self, idx);
 }
 
-static void s_job_release(broker_t *self, uint32_t idx)
+void bk_job_release(broker_t *self, uint32_t idx)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
-    s_unlease(self, idx);
+    bk_unlease(self, idx);
     if (j->attempts > 0)
         j->attempts--;
-    s_set_state(self, j, MINGA_JOB_QUEUED);
+    bk_set_state(self, j, MINGA_JOB_QUEUED);
     j->due = 0;
-    s_patch(self, j, 0);
-    s_to_heap(self, idx);
+    bk_patch(self, j, 0);
+    bk_to_heap(self, idx);
     self->totals.released++;
 }
 
 /* ---- workers ---- */
 
-static void s_worker_send(broker_t *self, s_worker_t *w, minga_cmd_t cmd, const void *body,
-                          size_t len)
+void bk_worker_send(broker_t *self, bk_worker_t *w, minga_cmd_t cmd, const void *body, size_t len)
 {
     minga_proto_send(self->workers, w->routing, w->delimiter, cmd, body, len);
     w->last_sent = self->now;
 }
 
-static void s_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char *reason)
+void bk_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char *reason)
 {
     if (slot >= self->wslots.n || !self->wslots.v[slot])
         return;
@@ -626,11 +500,11 @@ static void s_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char
     msgpack_pack_map(&self->out.pk, 2);
     minga_pk_kv_uint(&self->out.pk, "id", id);
     minga_pk_kv_str(&self->out.pk, "reason", reason);
-    s_worker_send(self, self->wslots.v[slot], MINGA_CMD_CANCEL, self->out.sbuf.data,
-                  self->out.sbuf.size);
+    bk_worker_send(self, self->wslots.v[slot], MINGA_CMD_CANCEL, self->out.sbuf.data,
+                   self->out.sbuf.size);
 }
 
-static void s_publish_worker(broker_t *self, const s_worker_t *w, const char *what)
+void bk_publish_worker(broker_t *self, const bk_worker_t *w, const char *what)
 {
     char topic[600];
     snprintf(topic, sizeof topic, "worker/%s/%s", w->hex, what);
@@ -638,7 +512,7 @@ static void s_publish_worker(broker_t *self, const s_worker_t *w, const char *wh
     msgpack_packer *pk = &self->out.pk;
     size_t ntypes = 0;
     for (size_t i = 0; i < self->ntypes; i++)
-        ntypes += s_bit(w->types, (unsigned)i);
+        ntypes += bk_bit(w->types, (unsigned)i);
     msgpack_pack_map(pk, 6);
     minga_pk_kv_str(pk, "event", "worker");
     minga_pk_kv_str(pk, "id", w->hex);
@@ -646,7 +520,7 @@ static void s_publish_worker(broker_t *self, const s_worker_t *w, const char *wh
     minga_pk_str(pk, "types");
     msgpack_pack_array(pk, ntypes);
     for (size_t i = 0; i < self->ntypes; i++)
-        if (s_bit(w->types, (unsigned)i))
+        if (bk_bit(w->types, (unsigned)i))
             minga_pk_str(pk, self->types[i].name);
     minga_pk_kv_str(pk, "what", what);
     minga_pk_kv_uint(pk, "at", self->now);
@@ -656,9 +530,9 @@ static void s_publish_worker(broker_t *self, const s_worker_t *w, const char *wh
 }
 
 /* Frees a worker's slot; its jobs must already be back in the queue. */
-static void s_worker_remove(broker_t *self, s_worker_t *w, const char *what)
+static void s_worker_remove(broker_t *self, bk_worker_t *w, const char *what)
 {
-    s_publish_worker(self, w, what);
+    bk_publish_worker(self, w, what);
     self->wslots.v[w->slot] = NULL;
     zhashx_delete(self->workers_by_id, w->hex);
     zframe_destroy(&w->routing);
@@ -667,7 +541,7 @@ static void s_worker_remove(broker_t *self, s_worker_t *w, const char *what)
 }
 
 /* The leased jobs of worker slot, collected first (the lease heap changes as they leave). */
-static size_t s_worker_jobs(broker_t *self, uint32_t slot, uint32_t **out)
+size_t bk_worker_jobs(broker_t *self, uint32_t slot, uint32_t **out)
 {
     size_t n = 0;
     *out = malloc((self->leases.n + 1) * sizeof **out);
@@ -679,25 +553,25 @@ static size_t s_worker_jobs(broker_t *self, uint32_t slot, uint32_t **out)
     return n;
 }
 
-static void s_worker_lost(broker_t *self, s_worker_t *w)
+static void s_worker_lost(broker_t *self, bk_worker_t *w)
 {
     uint32_t *held;
-    size_t n = s_worker_jobs(self, w->slot, &held);
+    size_t n = bk_worker_jobs(self, w->slot, &held);
     minga_warn("worker %s (%s) lost: no message for %" PRIu64 " ms; %zu job(s) back in the queue",
                w->name, w->hex, self->now - w->last_seen, n);
     for (size_t i = 0; i < n; i++)
-        s_job_fail(self, held[i], true, "worker_lost", "the worker holding the job went silent",
-                   false);
+        bk_job_fail(self, held[i], true, "worker_lost", "the worker holding the job went silent",
+                    false);
     free(held);
     s_worker_remove(self, w, "lost");
 }
 
-static void s_worker_leave(broker_t *self, s_worker_t *w)
+void bk_worker_leave(broker_t *self, bk_worker_t *w)
 {
     uint32_t *held;
-    size_t n = s_worker_jobs(self, w->slot, &held);
+    size_t n = bk_worker_jobs(self, w->slot, &held);
     for (size_t i = 0; i < n; i++)
-        s_job_release(self, held[i]);
+        bk_job_release(self, held[i]);
     free(held);
     minga_info("worker %s (%s) left; %zu job(s) handed back", w->name, w->hex, n);
     s_worker_remove(self, w, "left");
@@ -744,7 +618,7 @@ static void s_publish_job(broker_t *self, const minga_job_t *job, bool progress)
 /* ---- replies ---- */
 
 /* Starts a reply map of n fields plus the request's rid. */
-static msgpack_packer *s_reply_begin(broker_t *self, const s_req_t *req, size_t n)
+msgpack_packer *bk_reply_begin(broker_t *self, const bk_req_t *req, size_t n)
 {
     minga_pbuf_reset(&self->out);
     msgpack_pack_map(&self->out.pk, n + (req->has_rid ? 1 : 0));
@@ -753,33 +627,33 @@ static msgpack_packer *s_reply_begin(broker_t *self, const s_req_t *req, size_t 
     return &self->out.pk;
 }
 
-static void s_reply_send(broker_t *self, const s_req_t *req, minga_cmd_t cmd)
+void bk_reply_send(broker_t *self, const bk_req_t *req, minga_cmd_t cmd)
 {
     minga_proto_send(self->clients, req->routing, req->delimiter, cmd, self->out.sbuf.data,
                      self->out.sbuf.size);
 }
 
-static void s_reply_error(broker_t *self, const s_req_t *req, minga_perr_t code,
+static void s_reply_error(broker_t *self, const bk_req_t *req, minga_perr_t code,
                           const char *message, uint64_t id)
 {
     minga_proto_send_error(self->clients, req->routing, req->delimiter, req->has_rid, req->rid,
                            code, message, id);
 }
 
-static void s_reply_job(broker_t *self, const s_req_t *req, minga_cmd_t cmd, const minga_job_t *job,
-                        int timeout)
+static void s_reply_job(broker_t *self, const bk_req_t *req, minga_cmd_t cmd,
+                        const minga_job_t *job, int timeout)
 {
-    msgpack_packer *pk = s_reply_begin(self, req, 1 + (timeout >= 0));
+    msgpack_packer *pk = bk_reply_begin(self, req, 1 + (timeout >= 0));
     minga_pk_str(pk, "job");
     minga_job_pack(job, pk, 0);
     if (timeout >= 0)
         minga_pk_kv_bool(pk, "timeout", timeout);
-    s_reply_send(self, req, cmd);
+    bk_reply_send(self, req, cmd);
 }
 
-static void s_send_progress(broker_t *self, const s_req_t *req, const minga_job_t *job)
+static void s_send_progress(broker_t *self, const bk_req_t *req, const minga_job_t *job)
 {
-    msgpack_packer *pk = s_reply_begin(self, req, 2 + job->has_progress);
+    msgpack_packer *pk = bk_reply_begin(self, req, 2 + job->has_progress);
     minga_pk_kv_uint(pk, "id", job->id);
     minga_pk_kv_str(pk, "state", minga_job_state_name(job->state));
     if (job->has_progress) {
@@ -789,12 +663,12 @@ static void s_send_progress(broker_t *self, const s_req_t *req, const minga_job_
         minga_pk_kv_uint(pk, "total", job->progress.total);
         minga_pk_kv_str(pk, "text", job->progress.text ? job->progress.text : "");
     }
-    s_reply_send(self, req, MINGA_CMD_PROGRESS);
+    bk_reply_send(self, req, MINGA_CMD_PROGRESS);
 }
 
 /* ---- reading the store for replies ---- */
 
-static int s_read_job(broker_t *self, uint64_t id, minga_job_t *job)
+int bk_read_job(broker_t *self, uint64_t id, minga_job_t *job)
 {
     MDB_txn *txn;
     int rc = minga_store_read_begin(self->store, &txn);
@@ -805,7 +679,7 @@ static int s_read_job(broker_t *self, uint64_t id, minga_job_t *job)
     return rc;
 }
 
-static void s_reply_read_error(broker_t *self, const s_req_t *req, int rc)
+static void s_reply_read_error(broker_t *self, const bk_req_t *req, int rc)
 {
     char msg[96];
     if (rc == MINGA_ENOTFOUND) {
@@ -817,14 +691,14 @@ static void s_reply_read_error(broker_t *self, const s_req_t *req, int rc)
     }
 }
 
-static bool s_list_match(const s_req_t *req, const minga_job_t *job)
+static bool s_list_match(const bk_req_t *req, const minga_job_t *job)
 {
     if (req->state >= 0 && (int)job->state != req->state)
         return false;
     return !req->type[0] || strcmp(req->type, job->type) == 0;
 }
 
-static void s_answer_list(broker_t *self, const s_req_t *req)
+static void s_answer_list(broker_t *self, const bk_req_t *req)
 {
     MDB_txn *txn;
     int rc = minga_store_read_begin(self->store, &txn);
@@ -867,7 +741,7 @@ static void s_answer_list(broker_t *self, const s_req_t *req)
     if (cur)
         mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    msgpack_packer *pk = s_reply_begin(self, req, 2);
+    msgpack_packer *pk = bk_reply_begin(self, req, 2);
     minga_pk_str(pk, "jobs");
     msgpack_pack_array(pk, n);
     pk->callback(pk->data, jobs.sbuf.data, jobs.sbuf.size);
@@ -877,12 +751,12 @@ static void s_answer_list(broker_t *self, const s_req_t *req)
     else
         msgpack_pack_nil(pk);
     minga_pbuf_clear(&jobs);
-    s_reply_send(self, req, MINGA_CMD_LIST);
+    bk_reply_send(self, req, MINGA_CMD_LIST);
 }
 
 /* Answers a deferred request after the commit. Returns true when the request is finished
  * (false: a WAIT now registered as a waiter). */
-static bool s_answer(broker_t *self, s_req_t *req)
+static bool s_answer(broker_t *self, bk_req_t *req)
 {
     if (req->cmd == MINGA_CMD_LIST) {
         s_answer_list(self, req);
@@ -890,7 +764,7 @@ static bool s_answer(broker_t *self, s_req_t *req)
     }
     minga_job_t job;
     minga_job_init(&job);
-    int rc = s_read_job(self, req->id, &job);
+    int rc = bk_read_job(self, req->id, &job);
     bool finished = true;
     if (rc != 0)
         s_reply_read_error(self, req, rc);
@@ -898,7 +772,7 @@ static bool s_answer(broker_t *self, s_req_t *req)
         s_reply_job(self, req, req->cmd, &job, -1);
     else if (minga_job_state_is_end(job.state))
         s_reply_job(self, req, MINGA_CMD_WAIT, &job, 0);
-    else if (S_PUSH(self->waiters, req) == 0)
+    else if (BK_PUSH(self->waiters, req) == 0)
         finished = false;
     else
         s_reply_error(self, req, MINGA_PERR_INTERNAL, "out of memory", req->id);
@@ -910,14 +784,14 @@ static void s_answer_deferred(broker_t *self, bool committed)
 {
     size_t kept = 0;
     for (size_t i = 0; i < self->deferred.n; i++) {
-        s_req_t *req = self->deferred.v[i];
+        bk_req_t *req = self->deferred.v[i];
         bool write = req->cmd == MINGA_CMD_CANCEL || req->cmd == MINGA_CMD_RETRY;
         if (!committed && write) {
             self->deferred.v[kept++] = req;
             continue;
         }
         if (s_answer(self, req))
-            s_req_destroy(&req);
+            bk_req_destroy(&req);
     }
     self->deferred.n = kept;
 }
@@ -927,10 +801,10 @@ static void s_notify_waiters(broker_t *self, const minga_job_t *job)
 {
     size_t kept = 0;
     for (size_t i = 0; i < self->waiters.n; i++) {
-        s_req_t *w = self->waiters.v[i];
+        bk_req_t *w = self->waiters.v[i];
         if (w->id == job->id && minga_job_state_is_end(job->state)) {
             s_reply_job(self, w, MINGA_CMD_WAIT, job, 0);
-            s_req_destroy(&w);
+            bk_req_destroy(&w);
             continue;
         }
         if (w->id == job->id && w->progress)
@@ -944,20 +818,20 @@ static void s_waiters_timeout(broker_t *self)
 {
     size_t kept = 0;
     for (size_t i = 0; i < self->waiters.n; i++) {
-        s_req_t *w = self->waiters.v[i];
+        bk_req_t *w = self->waiters.v[i];
         if (w->deadline > self->now) {
             self->waiters.v[kept++] = w;
             continue;
         }
         minga_job_t job;
         minga_job_init(&job);
-        int rc = s_read_job(self, w->id, &job);
+        int rc = bk_read_job(self, w->id, &job);
         if (rc == 0)
             s_reply_job(self, w, MINGA_CMD_WAIT, &job, 1);
         else
             s_reply_read_error(self, w, rc);
         minga_job_clear(&job);
-        s_req_destroy(&w);
+        bk_req_destroy(&w);
     }
     self->waiters.n = kept;
 }
@@ -976,7 +850,7 @@ static int s_write(MDB_txn *txn, void *arg)
     broker_t *self = a->self;
     int rc = 0;
     for (size_t e = 0; a->with_enqueues && e < self->enqs.n && rc == 0; e++) {
-        s_enq_t *enq = self->enqs.v[e];
+        bk_enq_t *enq = self->enqs.v[e];
         for (size_t i = 0; i < enq->n && rc == 0; i++)
             if (enq->created[i])
                 rc = bk_db_put_new(&self->db, txn, &enq->jobs[i]);
@@ -988,7 +862,7 @@ static int s_write(MDB_txn *txn, void *arg)
     return rc;
 }
 
-static void s_forget_keys(broker_t *self, s_enq_t *enq)
+void bk_forget_keys(broker_t *self, bk_enq_t *enq)
 {
     for (size_t i = 0; i < enq->n; i++)
         if (enq->created[i] && enq->jobs[i].key)
@@ -1002,10 +876,10 @@ static void s_enqueues_refuse(broker_t *self, int rc)
     snprintf(msg, sizeof msg, "the job(s) could not be stored: %s; nothing was enqueued",
              minga_strerror(rc));
     for (size_t e = 0; e < self->enqs.n; e++) {
-        s_enq_t *enq = self->enqs.v[e];
-        s_forget_keys(self, enq);
+        bk_enq_t *enq = self->enqs.v[e];
+        bk_forget_keys(self, enq);
         s_reply_error(self, &enq->req, code, msg, 0);
-        s_enq_destroy(&enq);
+        bk_enq_destroy(&enq);
     }
     self->enqs.n = 0;
 }
@@ -1013,9 +887,9 @@ static void s_enqueues_refuse(broker_t *self, int rc)
 /* Puts a committed new job into the index. */
 static void s_admit(broker_t *self, const minga_job_t *job)
 {
-    if (!s_active(job->state))
+    if (!bk_active(job->state))
         return;
-    int t = s_type_find(self, job->type, strlen(job->type));
+    int t = bk_type_find(self, job->type, strlen(job->type));
     uint32_t idx = t < 0 ? BX_NIL : bx_jobs_add(&self->jobs, job->id);
     if (idx == BX_NIL) {
         minga_error("job %" PRIu64 ": out of memory admitting it (restart recovers it)", job->id);
@@ -1028,26 +902,26 @@ static void s_admit(broker_t *self, const minga_job_t *job)
     j->lease_ms = job->lease_ms;
     j->due = job->not_before;
     j->state = (uint8_t)job->state;
-    s_count(self, j, +1);
+    bk_count(self, j, +1);
     if (job->state == MINGA_JOB_QUEUED) {
-        s_to_heap(self, idx);
+        bk_to_heap(self, idx);
         return;
     }
     uint64_t culprit = 0;
-    minga_job_state_t st = s_wait_on(self, idx, job->parents, job->nparents, &culprit);
+    minga_job_state_t st = bk_wait_on(self, idx, job->parents, job->nparents, &culprit);
     s_settle_waiting(self, idx, st, culprit);
 }
 
-static void s_reply_enqueue(broker_t *self, s_enq_t *enq)
+static void s_reply_enqueue(broker_t *self, bk_enq_t *enq)
 {
     msgpack_packer *pk;
     if (enq->req.cmd == MINGA_CMD_ENQUEUE) {
-        pk = s_reply_begin(self, &enq->req, 3);
+        pk = bk_reply_begin(self, &enq->req, 3);
         minga_pk_kv_uint(pk, "id", enq->jobs[0].id);
         minga_pk_kv_str(pk, "state", minga_job_state_name(enq->jobs[0].state));
         minga_pk_kv_bool(pk, "created", enq->created[0]);
     } else {
-        pk = s_reply_begin(self, &enq->req, 1);
+        pk = bk_reply_begin(self, &enq->req, 1);
         minga_pk_str(pk, "jobs");
         msgpack_pack_array(pk, enq->n);
         for (size_t i = 0; i < enq->n; i++) {
@@ -1057,14 +931,14 @@ static void s_reply_enqueue(broker_t *self, s_enq_t *enq)
             minga_pk_kv_bool(pk, "created", enq->created[i]);
         }
     }
-    s_reply_send(self, &enq->req, enq->req.cmd);
+    bk_reply_send(self, &enq->req, enq->req.cmd);
 }
 
 static void s_after_enqueues(broker_t *self)
 {
     for (size_t e = 0; e < self->enqs.n; e++) {
-        s_enq_t *enq = self->enqs.v[e];
-        s_forget_keys(self, enq);
+        bk_enq_t *enq = self->enqs.v[e];
+        bk_forget_keys(self, enq);
         for (size_t i = 0; i < enq->n; i++) {
             if (!enq->created[i])
                 continue;
@@ -1073,7 +947,7 @@ static void s_after_enqueues(broker_t *self)
             s_admit(self, &enq->jobs[i]);
         }
         s_reply_enqueue(self, enq);
-        s_enq_destroy(&enq);
+        bk_enq_destroy(&enq);
     }
     self->enqs.n = 0;
 }
@@ -1091,8 +965,8 @@ static void s_send_job(broker_t *self, const bk_patch_t *p, const minga_job_t *j
     msgpack_pack_map(&self->out.pk, 1);
     minga_pk_str(&self->out.pk, "job");
     minga_job_pack(job, &self->out.pk, 0);
-    s_worker_send(self, self->wslots.v[p->worker_slot], MINGA_CMD_JOB, self->out.sbuf.data,
-                  self->out.sbuf.size);
+    bk_worker_send(self, self->wslots.v[p->worker_slot], MINGA_CMD_JOB, self->out.sbuf.data,
+                   self->out.sbuf.size);
 }
 
 static bool s_has_waiter(broker_t *self, uint64_t id)
@@ -1168,7 +1042,7 @@ static void s_forget_ended(broker_t *self, size_t n)
         uint32_t idx = self->ended.v[i];
         bx_job_t *j = BX_JOB(&self->jobs, idx);
         if (j->id && minga_job_state_is_end(j->state)) {
-            s_count(self, j, -1);
+            bk_count(self, j, -1);
             bx_jobs_remove(&self->jobs, idx);
         }
     }
@@ -1233,7 +1107,7 @@ static void s_commit(broker_t *self)
     if (rc != 0 && self->enqs.n > 0) {
         s_enqueues_refuse(self, rc);
         if (rc == MINGA_EMAPFULL)
-            s_check_space(self, true);
+            bk_check_space(self, true);
         arg.with_enqueues = false;
         rc = self->patches.n ? minga_store_write(self->store, s_write, &arg) : 0;
     }
@@ -1259,11 +1133,11 @@ static void s_commit(broker_t *self)
 /* ---- dispatch ---- */
 
 /* The best job s_worker w may take now, or BX_NIL. */
-static uint32_t s_best_for(broker_t *self, const s_worker_t *w)
+static uint32_t s_best_for(broker_t *self, const bk_worker_t *w)
 {
     uint32_t best = BX_NIL;
     for (size_t t = 0; t < self->ntypes; t++) {
-        if (!s_bit(w->types, (unsigned)t))
+        if (!bk_bit(w->types, (unsigned)t))
             continue;
         uint32_t top = bx_heap_top(&self->types[t].ready);
         if (top != BX_NIL && (best == BX_NIL || bx_before(BX_HEAP_READY, BX_JOB(&self->jobs, top),
@@ -1276,10 +1150,10 @@ static uint32_t s_best_for(broker_t *self, const s_worker_t *w)
 static void s_dispatch(broker_t *self)
 {
     for (;;) {
-        s_worker_t *pick = NULL;
+        bk_worker_t *pick = NULL;
         uint32_t job = BX_NIL;
         for (size_t i = 0; i < self->wslots.n; i++) {
-            s_worker_t *w = self->wslots.v[i];
+            bk_worker_t *w = self->wslots.v[i];
             if (!w || w->held >= w->capacity || (pick && w->lru >= pick->lru))
                 continue;
             uint32_t best = s_best_for(self, w);
@@ -1297,7 +1171,7 @@ static void s_dispatch(broker_t *self)
 static void s_promote_delayed(broker_t *self)
 {
     for (size_t t = 0; t < self->ntypes; t++) {
-        s_type_t *ty = &self->types[t];
+        bk_type_t *ty = &self->types[t];
         uint32_t top;
         while ((top = bx_heap_top(&ty->delayed)) != BX_NIL &&
                BX_JOB(&self->jobs, top)->due <= self->now) {
@@ -1319,8 +1193,8 @@ static void s_expire_leases(broker_t *self)
         snprintf(msg, sizeof msg, "no DONE, FAIL or PROGRESS within the lease of %u ms",
                  j->lease_ms);
         self->totals.expired++;
-        s_job_fail(self, top, true, "lease_expired", msg, true);
-        s_send_cancel(self, slot, id, "lease_expired");
+        bk_job_fail(self, top, true, "lease_expired", msg, true);
+        bk_send_cancel(self, slot, id, "lease_expired");
     }
 }
 
@@ -1328,7 +1202,7 @@ static void s_check_workers(broker_t *self)
 {
     uint64_t dead_after = self->cfg.heartbeat_ms * self->cfg.liveness;
     for (size_t i = 0; i < self->wslots.n; i++) {
-        s_worker_t *w = self->wslots.v[i];
+        bk_worker_t *w = self->wslots.v[i];
         if (!w)
             continue;
         if (self->now - w->last_seen > dead_after) {
@@ -1336,7 +1210,7 @@ static void s_check_workers(broker_t *self)
             continue;
         }
         if (self->now - w->last_sent >= self->cfg.heartbeat_ms)
-            s_worker_send(self, w, MINGA_CMD_HEARTBEAT, NULL, 0);
+            bk_worker_send(self, w, MINGA_CMD_HEARTBEAT, NULL, 0);
     }
 }
 
@@ -1368,7 +1242,7 @@ static void s_purge(broker_t *self)
 
 /* Keeps a reserve of the map for the changes of accepted jobs (a lease, a result, a purge
  * all need free pages): new jobs are refused once less than the reserve is left. */
-static void s_check_space(broker_t *self, bool now)
+void bk_check_space(broker_t *self, bool now)
 {
     if (!now && self->now - self->last_usage < 1000)
         return;
@@ -1395,7 +1269,7 @@ static void s_timers(broker_t *self)
 {
     if (self->now - self->last_usage >= 1000)
         bk_db_trim(&self->db);
-    s_check_space(self, false);
+    bk_check_space(self, false);
     s_promote_delayed(self);
     s_expire_leases(self);
     s_check_workers(self);
@@ -1403,918 +1277,11 @@ static void s_timers(broker_t *self)
     s_purge(self);
 }
 
-/* ---- client commands ---- */
-
-typedef int(s_handler_fn)(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                          minga_perr_t *code, uint64_t *err_id);
-
-/* Reads the body of m against fields (strict, rid allowed as the last field). */
-static int s_fields(minga_pmsg_t *m, const minga_pfield_t *fields, size_t n,
-                    const msgpack_object **out, char *err, size_t errcap, minga_perr_t *code)
-{
-    int rc = minga_pfields(m->root, fields, n, out, true, err, errcap);
-    if (rc != 0)
-        *code = MINGA_PERR_BAD_BODY;
-    return rc;
-}
-
-/* Looks up the state of parent id for an enqueue; MINGA_ENOTFOUND when there is no such job. */
-static int s_parent_state(broker_t *self, uint64_t id, minga_job_state_t *st)
-{
-    if (id >= self->next_id)
-        return MINGA_ENOTFOUND;
-    return s_state_of(self, id, st);
-}
-
-/* The initial state of a job from its parents' states: a dead or cancelled parent ends it
- * at once, an active one makes it wait. */
-static void s_initial_state(minga_job_t *job, const minga_job_state_t *pst, const uint64_t *pids,
-                            size_t n, uint64_t now)
-{
-    job->state = MINGA_JOB_QUEUED;
-    for (size_t i = 0; i < n; i++) {
-        if (pst[i] == MINGA_JOB_DEAD || pst[i] == MINGA_JOB_CANCELLED) {
-            job->state = pst[i];
-            job->finished_at = now;
-            if (pst[i] == MINGA_JOB_DEAD) {
-                char msg[64];
-                snprintf(msg, sizeof msg, "parent job %" PRIu64 " is dead", pids[i]);
-                job->error_code = strdup("parent_dead");
-                job->error_message = strdup(msg);
-            }
-            return;
-        }
-        if (pst[i] != MINGA_JOB_DONE)
-            job->state = MINGA_JOB_WAITING;
-    }
-}
-
-/* Builds new job i of enq from spec; earlier jobs of the batch may be its parents. */
-static int s_enqueue_prepare(broker_t *self, s_enq_t *enq, size_t i, minga_jobspec_t *spec,
-                             char *err, size_t errcap, minga_perr_t *code, uint64_t *err_id)
-{
-    const char *where = enq->req.cmd == MINGA_CMD_BATCH ? "jobs" : "";
-    char at[32] = "";
-    if (*where)
-        snprintf(at, sizeof at, "jobs[%zu].", i);
-    int t = s_type_find(self, spec->type, strlen(spec->type));
-    if (t < 0 || !self->types[t].known) {
-        snprintf(err, errcap, "%stype: unknown job type '%s'", at, spec->type);
-        *code = MINGA_PERR_UNKNOWN_JOB_TYPE;
-        return MINGA_EREJECTED;
-    }
-    minga_job_t *job = &enq->jobs[i];
-    if (spec->key) {
-        s_pending_key_t *pk = zhashx_lookup(self->pending_keys, spec->key);
-        uint64_t id = 0;
-        minga_job_state_t st = MINGA_JOB_QUEUED;
-        int found = pk ? 0 : MINGA_ENOTFOUND;
-        if (pk)
-            id = pk->id, st = pk->state;
-        else {
-            MDB_txn *txn;
-            if (minga_store_read_begin(self->store, &txn) == 0) {
-                found = bk_db_get_key(&self->db, txn, spec->key, &id);
-                mdb_txn_abort(txn);
-            }
-            if (found == 0 && s_state_of(self, id, &st) != 0)
-                found = MINGA_ENOTFOUND;
-        }
-        if (found == 0) {
-            job->id = id;
-            job->state = st;
-            enq->created[i] = false;
-            return 0;
-        }
-    }
-    size_t np = spec->nparents + spec->nafter;
-    uint64_t *pids = calloc(np + 1, sizeof *pids);
-    minga_job_state_t *pst = calloc(np + 1, sizeof *pst);
-    int rc = MINGA_ENOMEM;
-    if (!pids || !pst)
-        goto fail;
-    for (size_t p = 0; p < spec->nparents; p++) {
-        pids[p] = spec->parents[p];
-        if (s_parent_state(self, pids[p], &pst[p]) != 0) {
-            snprintf(err, errcap, "%sparents[%zu]: no job %" PRIu64, at, p, pids[p]);
-            *code = MINGA_PERR_NOT_FOUND;
-            *err_id = pids[p];
-            rc = MINGA_EREJECTED;
-            goto fail;
-        }
-    }
-    for (size_t a = 0; a < spec->nafter; a++) {
-        if (spec->after[a] >= i) {
-            snprintf(err, errcap, "%safter[%zu]: %u is not an earlier job of the batch", at, a,
-                     spec->after[a]);
-            *code = MINGA_PERR_BAD_BODY;
-            rc = MINGA_EREJECTED;
-            goto fail;
-        }
-        pids[spec->nparents + a] = enq->jobs[spec->after[a]].id;
-        pst[spec->nparents + a] = enq->jobs[spec->after[a]].state;
-    }
-    job->id = self->next_id++;
-    job->type = spec->type, spec->type = NULL;
-    job->key = spec->key, spec->key = NULL;
-    job->body = spec->body, spec->body = NULL;
-    job->body_len = spec->body_len;
-    job->parents = pids, pids = NULL;
-    job->nparents = np;
-    job->priority = spec->priority >= 0 ? (uint8_t)spec->priority : MINGA_PROTO_PRIORITY_DEFAULT;
-    job->not_before = spec->delay_ms ? self->now + spec->delay_ms : spec->not_before;
-    job->max_attempts = spec->max_attempts ? spec->max_attempts : (uint32_t)self->cfg.max_attempts;
-    job->lease_ms = spec->lease_ms ? spec->lease_ms : (uint32_t)self->cfg.lease_ms;
-    job->created_at = job->updated_at = self->now;
-    s_initial_state(job, pst, job->parents, np, self->now);
-    enq->created[i] = true;
-    if (job->key) {
-        s_pending_key_t *k = malloc(sizeof *k);
-        if (!k || zhashx_insert(self->pending_keys, job->key, k) != 0) {
-            free(k);
-            goto fail;
-        }
-        k->id = job->id;
-        k->state = job->state;
-    }
-    rc = 0;
-fail:
-    if (rc == MINGA_ENOMEM) {
-        snprintf(err, errcap, "out of memory");
-        *code = MINGA_PERR_INTERNAL;
-    }
-    free(pids);
-    free(pst);
-    return rc;
-}
-
-static s_enq_t *s_enq_new(const minga_pmsg_t *m, size_t n)
-{
-    s_enq_t *enq = calloc(1, sizeof *enq);
-    if (!enq)
-        return NULL;
-    enq->jobs = calloc(n, sizeof *enq->jobs);
-    enq->created = calloc(n, sizeof *enq->created);
-    enq->req.routing = zframe_dup(m->routing);
-    enq->req.delimiter = m->delimiter;
-    enq->req.has_rid = m->has_rid;
-    enq->req.rid = m->rid;
-    enq->req.cmd = m->cmd;
-    if (!enq->jobs || !enq->created) {
-        s_enq_destroy(&enq);
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        minga_job_init(&enq->jobs[i]);
-    enq->n = n;
-    return enq;
-}
-
-/* Decodes and prepares the specs of an ENQUEUE (one, the body itself) or a BATCH. */
-static int s_enqueue(broker_t *self, minga_pmsg_t *m, const msgpack_object *specs, size_t n,
-                     char *err, size_t errcap, minga_perr_t *code, uint64_t *err_id)
-{
-    self->enq_bytes += m->size + 256 * n;
-    if (self->enq_bytes > self->reserve / 4)
-        s_check_space(self, true);
-    if (self->nearly_full) {
-        snprintf(err, errcap,
-                 "the store is full (MINGA_STORE_MAP_MAX): what is left is kept "
-                 "for jobs already accepted; nothing was enqueued");
-        *code = MINGA_PERR_STORE_FULL;
-        return MINGA_EMAPFULL;
-    }
-    s_enq_t *enq = s_enq_new(m, n);
-    if (!enq) {
-        snprintf(err, errcap, "out of memory");
-        *code = MINGA_PERR_INTERNAL;
-        return MINGA_ENOMEM;
-    }
-    minga_jobspec_t spec;
-    minga_jobspec_init(&spec);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        bool batch = m->cmd == MINGA_CMD_BATCH;
-        char e[200];
-        rc = minga_jobspec_decode(batch ? &specs[i] : m->root, batch, !batch, &spec, e, sizeof e);
-        if (rc != 0) {
-            if (batch)
-                snprintf(err, errcap, "jobs[%zu].%s", i, e);
-            else
-                snprintf(err, errcap, "%s", e);
-            *code = MINGA_PERR_BAD_BODY;
-            break;
-        }
-        rc = s_enqueue_prepare(self, enq, i, &spec, err, errcap, code, err_id);
-        minga_jobspec_clear(&spec);
-    }
-    if (rc == 0)
-        rc = S_PUSH(self->enqs, enq);
-    if (rc != 0) {
-        s_forget_keys(self, enq);
-        s_enq_destroy(&enq);
-    }
-    return rc;
-}
-
-static int s_client_enqueue(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                            minga_perr_t *code, uint64_t *err_id)
-{
-    return s_enqueue(self, m, NULL, 1, err, errcap, code, err_id);
-}
-
-static int s_client_batch(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                          minga_perr_t *code, uint64_t *err_id)
-{
-    static const minga_pfield_t fields[] = {
-        {"jobs", MINGA_PF_ARRAY, true, 1, MINGA_PROTO_MAX_BATCH},
-        {"rid", MINGA_PF_UINT, false, 0, 0},
-    };
-    const msgpack_object *f[2];
-    if (s_fields(m, fields, 2, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    return s_enqueue(self, m, f[0]->via.array.ptr, f[0]->via.array.size, err, errcap, code, err_id);
-}
-
-/* STATUS, WAIT, CANCEL, RETRY take an id; WAIT also timeout_ms and progress. */
-static const minga_pfield_t s_id_fields[] = {
-    {"id", MINGA_PF_UINT, true, 1, 0},
-    {"rid", MINGA_PF_UINT, false, 0, 0},
-    {"timeout_ms", MINGA_PF_UINT, false, 1, MINGA_PROTO_MAX_WAIT_MS},
-    {"progress", MINGA_PF_BOOL, false, 0, 0},
-};
-
-static int s_defer(broker_t *self, minga_pmsg_t *m, uint64_t id, s_req_t **out)
-{
-    s_req_t *req = s_req_new(m);
-    if (!req || S_PUSH(self->deferred, req) != 0) {
-        s_req_destroy(&req);
-        return MINGA_ENOMEM;
-    }
-    req->id = id;
-    if (out)
-        *out = req;
-    return 0;
-}
-
-static int s_oom(char *err, size_t errcap, minga_perr_t *code)
-{
-    snprintf(err, errcap, "out of memory");
-    *code = MINGA_PERR_INTERNAL;
-    return MINGA_ENOMEM;
-}
-
-static int s_client_status(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                           minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    const msgpack_object *f[4];
-    if (s_fields(m, s_id_fields, 2, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    if (s_defer(self, m, minga_pobj_uint(f[0], 0), NULL) != 0)
-        return s_oom(err, errcap, code);
-    return 0;
-}
-
-static int s_client_wait(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                         minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    const msgpack_object *f[4];
-    if (s_fields(m, s_id_fields, 4, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    s_req_t *req;
-    if (s_defer(self, m, minga_pobj_uint(f[0], 0), &req) != 0)
-        return s_oom(err, errcap, code);
-    req->deadline = self->now + minga_pobj_uint(f[2], MINGA_PROTO_WAIT_MS_DEFAULT);
-    req->progress = minga_pobj_bool(f[3], false);
-    return 0;
-}
-
-static int s_invalid_state(uint64_t id, minga_job_state_t st, const char *what, char *err,
-                           size_t errcap, minga_perr_t *code, uint64_t *err_id)
-{
-    snprintf(err, errcap, "job %" PRIu64 " is %s: %s", id, minga_job_state_name(st), what);
-    *code = MINGA_PERR_INVALID_STATE;
-    *err_id = id;
-    return MINGA_ESTATE;
-}
-
-static int s_not_found(uint64_t id, char *err, size_t errcap, minga_perr_t *code, uint64_t *err_id)
-{
-    snprintf(err, errcap, "no job %" PRIu64, id);
-    *code = MINGA_PERR_NOT_FOUND;
-    *err_id = id;
-    return MINGA_ENOTFOUND;
-}
-
-static void s_job_cancel(broker_t *self, uint32_t idx)
-{
-    bx_job_t *j = BX_JOB(&self->jobs, idx);
-    minga_job_state_t from = (minga_job_state_t)j->state;
-    uint32_t slot = j->worker;
-    if (from == MINGA_JOB_LEASED)
-        s_unlease(self, idx);
-    s_patch_as(self, j, MINGA_JOB_CANCELLED, 0);
-    s_end(self, idx, MINGA_JOB_CANCELLED);
-    if (from == MINGA_JOB_LEASED)
-        s_send_cancel(self, slot, j->id, "cancelled");
-}
-
-static int s_client_cancel(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                           minga_perr_t *code, uint64_t *err_id)
-{
-    const msgpack_object *f[4];
-    if (s_fields(m, s_id_fields, 2, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    uint64_t id = minga_pobj_uint(f[0], 0);
-    uint32_t idx = bx_jobs_find(&self->jobs, id);
-    if (idx == BX_NIL) {
-        minga_job_state_t st;
-        if (s_state_of(self, id, &st) != 0)
-            return s_not_found(id, err, errcap, code, err_id);
-        return s_invalid_state(id, st, "only a job that has not ended can be cancelled", err,
-                               errcap, code, err_id);
-    }
-    bx_job_t *j = BX_JOB(&self->jobs, idx);
-    if (!s_active(j->state))
-        return s_invalid_state(id, j->state, "only a job that has not ended can be cancelled", err,
-                               errcap, code, err_id);
-    if (s_defer(self, m, id, NULL) != 0)
-        return s_oom(err, errcap, code);
-    s_job_cancel(self, idx);
-    return 0;
-}
-
-/* Brings a dead or cancelled job back: queued, or waiting on parents not yet done. */
-static int s_job_retry(broker_t *self, const minga_job_t *job, char *err, size_t errcap,
-                       minga_perr_t *code, uint64_t *err_id)
-{
-    for (size_t i = 0; i < job->nparents; i++) {
-        minga_job_state_t st;
-        if (s_state_of(self, job->parents[i], &st) == 0 &&
-            (st == MINGA_JOB_DEAD || st == MINGA_JOB_CANCELLED)) {
-            snprintf(err, errcap, "parent job %" PRIu64 " of job %" PRIu64 " is %s: retry it first",
-                     job->parents[i], job->id, minga_job_state_name(st));
-            *code = MINGA_PERR_INVALID_STATE;
-            *err_id = job->id;
-            return MINGA_ESTATE;
-        }
-    }
-    int t = s_type_find(self, job->type, strlen(job->type));
-    if (t < 0)
-        t = s_type_add(self, job->type, strlen(job->type), false);
-    uint32_t idx = bx_jobs_find(&self->jobs, job->id);
-    if (idx == BX_NIL)
-        idx = t < 0 ? BX_NIL : bx_jobs_add(&self->jobs, job->id);
-    if (idx == BX_NIL)
-        return s_oom(err, errcap, code);
-    bx_job_t *j = BX_JOB(&self->jobs, idx);
-    s_count(self, j, -1);
-    j->type = (uint8_t)t;
-    j->priority = job->priority;
-    j->max_attempts = (uint16_t)job->max_attempts;
-    j->lease_ms = job->lease_ms;
-    j->attempts = 0;
-    j->due = 0;
-    j->state = MINGA_JOB_WAITING;
-    s_count(self, j, +1);
-    uint64_t culprit = 0;
-    minga_job_state_t st = s_wait_on(self, idx, job->parents, job->nparents, &culprit);
-    bk_patch_t *p = s_patch(self, j, BP_RESET | BP_NOT_BEFORE);
-    if (p)
-        p->not_before = 0;
-    if (st == MINGA_JOB_QUEUED) {
-        s_set_state(self, j, MINGA_JOB_QUEUED);
-        if (p)
-            p->state = MINGA_JOB_QUEUED;
-        s_to_heap(self, idx);
-    }
-    return 0;
-}
-
-static int s_client_retry(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                          minga_perr_t *code, uint64_t *err_id)
-{
-    const msgpack_object *f[4];
-    if (s_fields(m, s_id_fields, 2, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    uint64_t id = minga_pobj_uint(f[0], 0);
-    uint32_t idx = bx_jobs_find(&self->jobs, id);
-    if (idx != BX_NIL && s_active(BX_JOB(&self->jobs, idx)->state))
-        return s_invalid_state(id, BX_JOB(&self->jobs, idx)->state,
-                               "only a dead or cancelled job can be retried", err, errcap, code,
-                               err_id);
-    minga_job_t job;
-    minga_job_init(&job);
-    int rc = s_read_job(self, id, &job);
-    if (rc == MINGA_ENOTFOUND) {
-        rc = s_not_found(id, err, errcap, code, err_id);
-        goto done;
-    }
-    if (rc != 0) {
-        snprintf(err, errcap, "reading job %" PRIu64 ": %s", id, minga_strerror(rc));
-        *code = MINGA_PERR_INTERNAL;
-        goto done;
-    }
-    minga_job_state_t st = idx != BX_NIL ? BX_JOB(&self->jobs, idx)->state : job.state;
-    if (st != MINGA_JOB_DEAD && st != MINGA_JOB_CANCELLED) {
-        rc = s_invalid_state(id, st, "only a dead or cancelled job can be retried", err, errcap,
-                             code, err_id);
-        goto done;
-    }
-    rc = s_job_retry(self, &job, err, errcap, code, err_id);
-    if (rc == 0 && s_defer(self, m, id, NULL) != 0)
-        rc = s_oom(err, errcap, code);
-done:
-    minga_job_clear(&job);
-    return rc;
-}
-
-static int s_client_list(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                         minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    static const minga_pfield_t fields[] = {
-        {"state", MINGA_PF_STR, false, 1, 16},
-        {"type", MINGA_PF_STR, false, 1, MINGA_PROTO_MAX_TYPE},
-        {"after", MINGA_PF_UINT, false, 0, 0},
-        {"limit", MINGA_PF_UINT, false, 1, MINGA_PROTO_LIST_MAX},
-        {"rid", MINGA_PF_UINT, false, 0, 0},
-    };
-    const msgpack_object *f[5];
-    if (s_fields(m, fields, 5, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    int state = -1;
-    if (f[0]) {
-        char *s = minga_pobj_strdup(f[0]);
-        state = minga_job_state_parse(s);
-        free(s);
-        if (state < 0) {
-            snprintf(err, errcap, "state: unknown job state");
-            *code = MINGA_PERR_BAD_BODY;
-            return MINGA_EFORMAT;
-        }
-    }
-    s_req_t *req;
-    if (s_defer(self, m, 0, &req) != 0)
-        return s_oom(err, errcap, code);
-    req->state = state;
-    size_t tlen;
-    const char *t = minga_pobj_str(f[1], &tlen);
-    if (t)
-        memcpy(req->type, t, tlen);
-    req->after = minga_pobj_uint(f[2], 0);
-    req->limit = (uint32_t)minga_pobj_uint(f[3], 100);
-    return 0;
-}
-
-static int s_only_rid(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap, minga_perr_t *code)
-{
-    (void)self;
-    static const minga_pfield_t fields[] = {{"rid", MINGA_PF_UINT, false, 0, 0}};
-    const msgpack_object *f[1];
-    return s_fields(m, fields, 1, f, err, errcap, code);
-}
-
-static void s_pack_totals(broker_t *self, msgpack_packer *pk)
-{
-    const s_totals_t *t = &self->totals;
-    minga_pk_str(pk, "totals");
-    msgpack_pack_map(pk, 9);
-    minga_pk_kv_uint(pk, "enqueued", t->enqueued);
-    minga_pk_kv_uint(pk, "leased", t->leased);
-    minga_pk_kv_uint(pk, "done", t->done);
-    minga_pk_kv_uint(pk, "failed", t->failed);
-    minga_pk_kv_uint(pk, "dead", t->dead);
-    minga_pk_kv_uint(pk, "cancelled", t->cancelled);
-    minga_pk_kv_uint(pk, "purged", t->purged);
-    minga_pk_kv_uint(pk, "released", t->released);
-    minga_pk_kv_uint(pk, "expired", t->expired);
-}
-
-static int s_client_stats(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                          minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    if (s_only_rid(self, m, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    s_req_t req = {
-        .routing = m->routing, .delimiter = m->delimiter, .has_rid = m->has_rid, .rid = m->rid};
-    msgpack_packer *pk = s_reply_begin(self, &req, 5);
-    minga_pk_kv_uint(pk, "uptime_ms", self->now - self->started_at);
-    minga_pk_str(pk, "queues");
-    msgpack_pack_map(pk, self->ntypes);
-    static const minga_job_state_t shown[] = {MINGA_JOB_WAITING, MINGA_JOB_QUEUED, MINGA_JOB_LEASED,
-                                              MINGA_JOB_FAILED};
-    for (size_t i = 0; i < self->ntypes; i++) {
-        minga_pk_str(pk, self->types[i].name);
-        msgpack_pack_map(pk, 4);
-        for (size_t s = 0; s < 4; s++)
-            minga_pk_kv_uint(pk, minga_job_state_name(shown[s]), self->types[i].count[shown[s]]);
-    }
-    s_pack_totals(self, pk);
-    size_t nworkers = 0;
-    for (size_t i = 0; i < self->wslots.n; i++)
-        nworkers += self->wslots.v[i] != NULL;
-    minga_pk_kv_uint(pk, "workers", nworkers);
-    minga_store_info_t info;
-    memset(&info, 0, sizeof info);
-    minga_store_info(self->store, &info);
-    minga_pk_str(pk, "store");
-    msgpack_pack_map(pk, 2);
-    minga_pk_kv_uint(pk, "map_size", info.map_size);
-    minga_pk_kv_uint(pk, "used_bytes", info.used_bytes);
-    s_reply_send(self, &req, MINGA_CMD_STATS);
-    return 0;
-}
-
-static void s_pack_worker(broker_t *self, msgpack_packer *pk, const s_worker_t *w)
-{
-    msgpack_pack_map(pk, 7);
-    minga_pk_kv_str(pk, "id", w->hex);
-    minga_pk_kv_str(pk, "name", w->name);
-    size_t ntypes = 0;
-    for (size_t i = 0; i < self->ntypes; i++)
-        ntypes += s_bit(w->types, (unsigned)i);
-    minga_pk_str(pk, "types");
-    msgpack_pack_array(pk, ntypes);
-    for (size_t i = 0; i < self->ntypes; i++)
-        if (s_bit(w->types, (unsigned)i))
-            minga_pk_str(pk, self->types[i].name);
-    minga_pk_kv_uint(pk, "capacity", w->capacity);
-    uint32_t *held;
-    size_t n = s_worker_jobs(self, w->slot, &held);
-    minga_pk_str(pk, "held");
-    msgpack_pack_array(pk, n);
-    for (size_t i = 0; i < n; i++)
-        msgpack_pack_uint64(pk, BX_JOB(&self->jobs, held[i])->id);
-    free(held);
-    minga_pk_kv_uint(pk, "idle_ms", self->now - w->last_seen);
-    minga_pk_kv_uint(pk, "joined_at", w->joined_at);
-}
-
-static int s_client_workers(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                            minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    if (s_only_rid(self, m, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    s_req_t req = {
-        .routing = m->routing, .delimiter = m->delimiter, .has_rid = m->has_rid, .rid = m->rid};
-    size_t n = 0;
-    for (size_t i = 0; i < self->wslots.n; i++)
-        n += self->wslots.v[i] != NULL;
-    /* Worker entries first, into their own buffer (s_pack_worker uses no shared buffer). */
-    minga_pbuf_t list;
-    minga_pbuf_init(&list);
-    for (size_t i = 0; i < self->wslots.n; i++)
-        if (self->wslots.v[i])
-            s_pack_worker(self, &list.pk, self->wslots.v[i]);
-    msgpack_packer *pk = s_reply_begin(self, &req, 1);
-    minga_pk_str(pk, "workers");
-    msgpack_pack_array(pk, n);
-    pk->callback(pk->data, list.sbuf.data, list.sbuf.size);
-    minga_pbuf_clear(&list);
-    s_reply_send(self, &req, MINGA_CMD_WORKERS);
-    return 0;
-}
-
-static int s_client_ping(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                         minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    if (s_only_rid(self, m, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    s_req_t req = {
-        .routing = m->routing, .delimiter = m->delimiter, .has_rid = m->has_rid, .rid = m->rid};
-    msgpack_packer *pk = s_reply_begin(self, &req, 2);
-    minga_pk_kv_str(pk, "version", MINGA_VERSION);
-    minga_pk_kv_uint(pk, "time", self->now);
-    s_reply_send(self, &req, MINGA_CMD_PING);
-    return 0;
-}
-
-static s_handler_fn *const s_client_handlers[MINGA_CMD_COUNT] = {
-    [MINGA_CMD_ENQUEUE] = s_client_enqueue, [MINGA_CMD_BATCH] = s_client_batch,
-    [MINGA_CMD_STATUS] = s_client_status,   [MINGA_CMD_WAIT] = s_client_wait,
-    [MINGA_CMD_CANCEL] = s_client_cancel,   [MINGA_CMD_RETRY] = s_client_retry,
-    [MINGA_CMD_LIST] = s_client_list,       [MINGA_CMD_STATS] = s_client_stats,
-    [MINGA_CMD_WORKERS] = s_client_workers, [MINGA_CMD_PING] = s_client_ping,
-};
-
-/* ---- worker commands ---- */
-
-static s_worker_t *s_worker_of(broker_t *self, const minga_pmsg_t *m, char *hex, size_t cap)
-{
-    char *h = zframe_strhex(m->routing);
-    snprintf(hex, cap, "%s", h ? h : "");
-    free(h);
-    return zhashx_lookup(self->workers_by_id, hex);
-}
-
-static int s_worker_ready(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                          minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    static const minga_pfield_t fields[] = {
-        {"types", MINGA_PF_STRS, true, 1, MINGA_PROTO_MAX_TYPES},
-        {"capacity", MINGA_PF_UINT, false, 0, MINGA_PROTO_MAX_CAPACITY},
-        {"name", MINGA_PF_STR, false, 0, MINGA_PROTO_MAX_NAME},
-        {"rid", MINGA_PF_UINT, false, 0, 0},
-    };
-    const msgpack_object *f[4];
-    if (s_fields(m, fields, 4, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    uint8_t types[32] = {0};
-    for (uint32_t i = 0; i < f[0]->via.array.size; i++) {
-        size_t len;
-        const char *t = minga_pobj_str(&f[0]->via.array.ptr[i], &len);
-        int ti = s_type_find(self, t, len);
-        if (ti < 0 || !self->types[ti].known) {
-            snprintf(err, errcap, "types[%u]: unknown job type '%.*s'", i, (int)len, t);
-            *code = MINGA_PERR_UNKNOWN_JOB_TYPE;
-            return MINGA_EREJECTED;
-        }
-        types[ti / 8] |= (uint8_t)(1u << (ti % 8));
-    }
-    char hex[520];
-    s_worker_t *w = s_worker_of(self, m, hex, sizeof hex);
-    bool fresh = !w;
-    if (fresh) {
-        w = calloc(1, sizeof *w);
-        if (!w || S_PUSH(self->wslots, w) != 0) {
-            free(w);
-            return s_oom(err, errcap, code);
-        }
-        w->slot = (uint32_t)self->wslots.n - 1;
-        snprintf(w->hex, sizeof w->hex, "%s", hex);
-        w->routing = zframe_dup(m->routing);
-        w->joined_at = self->now;
-        zhashx_insert(self->workers_by_id, w->hex, w);
-    }
-    memcpy(w->types, types, sizeof types);
-    w->capacity = (uint32_t)minga_pobj_uint(f[1], self->cfg.credit);
-    w->delimiter = m->delimiter;
-    w->last_seen = self->now;
-    char *name = f[2] ? minga_pobj_strdup(f[2]) : strdup(hex);
-    if (name) {
-        free(w->name);
-        w->name = name;
-    } else if (!w->name) {
-        w->name = strdup("?");
-    }
-    minga_pbuf_reset(&self->out);
-    msgpack_pack_map(&self->out.pk, 3);
-    minga_pk_kv_uint(&self->out.pk, "heartbeat_ms", self->cfg.heartbeat_ms);
-    minga_pk_kv_uint(&self->out.pk, "liveness", self->cfg.liveness);
-    minga_pk_kv_uint(&self->out.pk, "max_body", self->cfg.max_body);
-    s_worker_send(self, w, MINGA_CMD_WELCOME, self->out.sbuf.data, self->out.sbuf.size);
-    if (fresh) {
-        minga_info("worker %s (%s) joined, capacity %u", w->name, w->hex, w->capacity);
-        s_publish_worker(self, w, "joined");
-    }
-    return 0;
-}
-
-/* The job id of a worker message, held by the sender; else an error for it. */
-static int s_held(broker_t *self, uint64_t id, uint32_t *idx_out, char *err, size_t errcap,
-                  minga_perr_t *code, uint64_t *err_id)
-{
-    uint32_t idx = bx_jobs_find(&self->jobs, id);
-    if (idx == BX_NIL) {
-        minga_job_state_t st;
-        if (s_state_of(self, id, &st) != 0)
-            return s_not_found(id, err, errcap, code, err_id);
-        return s_invalid_state(id, st, "not leased to this worker", err, errcap, code, err_id);
-    }
-    bx_job_t *j = BX_JOB(&self->jobs, idx);
-    if (j->state != MINGA_JOB_LEASED || j->worker != self->current->slot)
-        return s_invalid_state(id, j->state, "not leased to this worker", err, errcap, code,
-                               err_id);
-    *idx_out = idx;
-    return 0;
-}
-
-static int s_worker_progress(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                             minga_perr_t *code, uint64_t *err_id)
-{
-    static const minga_pfield_t fields[] = {
-        {"id", MINGA_PF_UINT, true, 1, 0},
-        {"done", MINGA_PF_UINT, false, 0, UINT32_MAX},
-        {"total", MINGA_PF_UINT, false, 0, UINT32_MAX},
-        {"text", MINGA_PF_STR, false, 0, MINGA_PROTO_MAX_TEXT},
-        {"rid", MINGA_PF_UINT, false, 0, 0},
-    };
-    const msgpack_object *f[5];
-    uint32_t idx;
-    if (s_fields(m, fields, 5, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    int rc = s_held(self, minga_pobj_uint(f[0], 0), &idx, err, errcap, code, err_id);
-    if (rc != 0)
-        return rc;
-    bx_job_t *j = BX_JOB(&self->jobs, idx);
-    j->due = self->now + j->lease_ms;
-    bx_heap_fix(&self->leases, &self->jobs, idx);
-    bk_patch_t *p = s_patch(self, j, BP_PROGRESS);
-    if (p) {
-        p->progress.done = (uint32_t)minga_pobj_uint(f[1], 0);
-        p->progress.total = (uint32_t)minga_pobj_uint(f[2], 0);
-        p->progress.text = minga_pobj_strdup(f[3]);
-    }
-    return 0;
-}
-
-static int s_worker_done(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                         minga_perr_t *code, uint64_t *err_id)
-{
-    static const minga_pfield_t fields[] = {
-        {"id", MINGA_PF_UINT, true, 1, 0},
-        {"result", MINGA_PF_ANY, false, 0, 0},
-        {"rid", MINGA_PF_UINT, false, 0, 0},
-    };
-    const msgpack_object *f[3];
-    uint32_t idx;
-    if (s_fields(m, fields, 3, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    int rc = s_held(self, minga_pobj_uint(f[0], 0), &idx, err, errcap, code, err_id);
-    if (rc == 0)
-        s_job_done(self, idx, f[1]);
-    return rc;
-}
-
-static int s_worker_fail(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                         minga_perr_t *code, uint64_t *err_id)
-{
-    static const minga_pfield_t fields[] = {
-        {"id", MINGA_PF_UINT, true, 1, 0},
-        {"retryable", MINGA_PF_BOOL, false, 0, 0},
-        {"code", MINGA_PF_STR, false, 1, MINGA_PROTO_MAX_CODE},
-        {"message", MINGA_PF_STR, false, 0, MINGA_PROTO_MAX_MESSAGE},
-        {"rid", MINGA_PF_UINT, false, 0, 0},
-    };
-    const msgpack_object *f[5];
-    uint32_t idx;
-    if (s_fields(m, fields, 5, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    int rc = s_held(self, minga_pobj_uint(f[0], 0), &idx, err, errcap, code, err_id);
-    if (rc != 0)
-        return rc;
-    char *ecode = f[2] ? minga_pobj_strdup(f[2]) : NULL;
-    char *emsg = f[3] ? minga_pobj_strdup(f[3]) : NULL;
-    s_job_fail(self, idx, minga_pobj_bool(f[1], true), ecode ? ecode : "failed", emsg ? emsg : "",
-               true);
-    free(ecode);
-    free(emsg);
-    return 0;
-}
-
-static int s_worker_release(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                            minga_perr_t *code, uint64_t *err_id)
-{
-    const msgpack_object *f[4];
-    uint32_t idx;
-    if (s_fields(m, s_id_fields, 2, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    int rc = s_held(self, minga_pobj_uint(f[0], 0), &idx, err, errcap, code, err_id);
-    if (rc == 0)
-        s_job_release(self, idx);
-    return rc;
-}
-
-static int s_worker_heartbeat(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                              minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    return s_only_rid(self, m, err, errcap, code);
-}
-
-static int s_worker_disconnect(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                               minga_perr_t *code, uint64_t *err_id)
-{
-    (void)err_id;
-    static const minga_pfield_t fields[] = {
-        {"reason", MINGA_PF_STR, false, 0, MINGA_PROTO_MAX_MESSAGE},
-        {"rid", MINGA_PF_UINT, false, 0, 0},
-    };
-    const msgpack_object *f[2];
-    if (s_fields(m, fields, 2, f, err, errcap, code) != 0)
-        return MINGA_EFORMAT;
-    s_worker_leave(self, self->current);
-    self->current = NULL;
-    return 0;
-}
-
-static s_handler_fn *const s_worker_handlers[MINGA_CMD_COUNT] = {
-    [MINGA_CMD_READY] = s_worker_ready,
-    [MINGA_CMD_PROGRESS] = s_worker_progress,
-    [MINGA_CMD_DONE] = s_worker_done,
-    [MINGA_CMD_FAIL] = s_worker_fail,
-    [MINGA_CMD_RELEASE] = s_worker_release,
-    [MINGA_CMD_HEARTBEAT] = s_worker_heartbeat,
-    [MINGA_CMD_DISCONNECT] = s_worker_disconnect,
-};
-
-/* ---- receiving ---- */
-
-static void s_on_client(broker_t *self, zmsg_t *zm)
-{
-    minga_pmsg_t m;
-    minga_pmsg_init(&m);
-    minga_perr_t code = MINGA_PERR_NONE;
-    uint64_t err_id = 0;
-    char err[512];
-    int rc = minga_pmsg_decode(&m, &zm, true, self->cfg.max_body, &code, err, sizeof err);
-    if (rc == 0 && !s_client_handlers[m.cmd]) {
-        snprintf(err, sizeof err, "'%s' is not a client command", m.cmd_text);
-        code = MINGA_PERR_UNKNOWN_COMMAND;
-        rc = MINGA_EPROTO;
-    }
-    if (rc == 0)
-        rc = s_client_handlers[m.cmd](self, &m, err, sizeof err, &code, &err_id);
-    if (rc != 0 && m.routing) {
-        if (code == MINGA_PERR_BAD_FRAME || code == MINGA_PERR_BAD_VERSION ||
-            code == MINGA_PERR_UNKNOWN_COMMAND || code == MINGA_PERR_BAD_BODY ||
-            code == MINGA_PERR_TOO_BIG)
-            s_log_bad(self, "clients", &m, err);
-        minga_proto_send_error(self->clients, m.routing, m.delimiter, m.has_rid, m.rid,
-                               code ? code : MINGA_PERR_INTERNAL, err, err_id);
-    }
-    minga_pmsg_clear(&m);
-}
-
-static void s_on_worker(broker_t *self, zmsg_t *zm)
-{
-    minga_pmsg_t m;
-    minga_pmsg_init(&m);
-    minga_perr_t code = MINGA_PERR_NONE;
-    uint64_t err_id = 0;
-    char err[512], hex[520];
-    int rc = minga_pmsg_decode(&m, &zm, true, self->cfg.max_body, &code, err, sizeof err);
-    self->current = m.routing ? s_worker_of(self, &m, hex, sizeof hex) : NULL;
-    if (self->current)
-        self->current->last_seen = self->now;
-    if (rc == 0 && !s_worker_handlers[m.cmd]) {
-        snprintf(err, sizeof err, "'%s' is not a worker command", m.cmd_text);
-        code = MINGA_PERR_UNKNOWN_COMMAND;
-        rc = MINGA_EPROTO;
-    }
-    if (rc == 0 && !self->current && m.cmd != MINGA_CMD_READY) {
-        if (m.cmd != MINGA_CMD_DISCONNECT) {
-            minga_pbuf_reset(&self->out);
-            msgpack_pack_map(&self->out.pk, 1);
-            minga_pk_kv_str(&self->out.pk, "reason", "not_ready");
-            minga_proto_send(self->workers, m.routing, m.delimiter, MINGA_CMD_DISCONNECT,
-                             self->out.sbuf.data, self->out.sbuf.size);
-        }
-        minga_pmsg_clear(&m);
-        return;
-    }
-    if (rc == 0)
-        rc = s_worker_handlers[m.cmd](self, &m, err, sizeof err, &code, &err_id);
-    if (rc != 0 && m.routing) {
-        if (code == MINGA_PERR_BAD_FRAME || code == MINGA_PERR_BAD_VERSION ||
-            code == MINGA_PERR_UNKNOWN_COMMAND || code == MINGA_PERR_BAD_BODY ||
-            code == MINGA_PERR_TOO_BIG)
-            s_log_bad(self, "workers", &m, err);
-        minga_proto_send_error(self->workers, m.routing, m.delimiter, m.has_rid, m.rid,
-                               code ? code : MINGA_PERR_INTERNAL, err, err_id);
-        if (self->current)
-            self->current->last_sent = self->now;
-    }
-    self->current = NULL;
-    minga_pmsg_clear(&m);
-}
-
-/* Receives what is waiting on both sockets, at most batch_max messages. */
-static void s_drain(broker_t *self)
-{
-    size_t budget = self->cfg.batch_max;
-    bool more = true;
-    while (more && budget > 0) {
-        more = false;
-        if (zsock_events(self->clients) & ZMQ_POLLIN) {
-            zmsg_t *zm = zmsg_recv(self->clients);
-            if (zm)
-                s_on_client(self, zm);
-            more = true;
-            budget--;
-        }
-        if (budget > 0 && (zsock_events(self->workers) & ZMQ_POLLIN)) {
-            zmsg_t *zm = zmsg_recv(self->workers);
-            if (zm)
-                s_on_worker(self, zm);
-            more = true;
-            budget--;
-        }
-    }
-}
-
 /* ---- recovery ---- */
 
 typedef struct {
     broker_t *self;
-    S_VEC(uint32_t) leased, waiting;
+    BK_VEC(uint32_t) leased, waiting;
     size_t loaded;
 } s_load_t;
 
@@ -2322,9 +1289,9 @@ static int s_load_one(void *arg, uint64_t id, const bk_qrec_t *q)
 {
     s_load_t *l = arg;
     broker_t *self = l->self;
-    if (q->state >= MINGA_JOB_STATE_COUNT || !s_active(q->state))
+    if (q->state >= MINGA_JOB_STATE_COUNT || !bk_active(q->state))
         return 0;
-    int t = s_type_add(self, q->type, strlen(q->type), false);
+    int t = bk_type_add(self, q->type, strlen(q->type), false);
     uint32_t idx = t < 0 ? BX_NIL : bx_jobs_add(&self->jobs, id);
     if (idx == BX_NIL) {
         minga_error("recovery: cannot take up job %" PRIu64 " (out of memory or too many types)",
@@ -2339,14 +1306,14 @@ static int s_load_one(void *arg, uint64_t id, const bk_qrec_t *q)
     j->max_attempts = (uint16_t)(q->max_attempts > UINT16_MAX ? UINT16_MAX : q->max_attempts);
     j->lease_ms = q->lease_ms;
     j->due = q->not_before;
-    s_count(self, j, +1);
+    bk_count(self, j, +1);
     l->loaded++;
     if (q->state == MINGA_JOB_QUEUED || q->state == MINGA_JOB_FAILED)
-        s_to_heap(self, idx);
+        bk_to_heap(self, idx);
     else if (q->state == MINGA_JOB_LEASED)
-        return S_PUSH(l->leased, idx);
+        return BK_PUSH(l->leased, idx);
     else if (q->state == MINGA_JOB_WAITING)
-        return S_PUSH(l->waiting, idx);
+        return BK_PUSH(l->waiting, idx);
     return 0;
 }
 
@@ -2357,8 +1324,8 @@ static void s_recover_lease(broker_t *self, uint32_t idx)
     j->worker = BX_NIL;
     if (bx_heap_push(&self->leases, &self->jobs, idx) != 0)
         return;
-    s_job_fail(self, idx, true, "worker_lost", "the broker restarted while the job was leased",
-               false);
+    bk_job_fail(self, idx, true, "worker_lost", "the broker restarted while the job was leased",
+                false);
 }
 
 static void s_recover_waiting(broker_t *self, uint32_t idx)
@@ -2366,9 +1333,9 @@ static void s_recover_waiting(broker_t *self, uint32_t idx)
     minga_job_t job;
     minga_job_init(&job);
     uint64_t id = BX_JOB(&self->jobs, idx)->id;
-    if (s_read_job(self, id, &job) == 0) {
+    if (bk_read_job(self, id, &job) == 0) {
         uint64_t culprit = 0;
-        minga_job_state_t st = s_wait_on(self, idx, job.parents, job.nparents, &culprit);
+        minga_job_state_t st = bk_wait_on(self, idx, job.parents, job.nparents, &culprit);
         s_settle_waiting(self, idx, st, culprit);
     }
     minga_job_clear(&job);
@@ -2431,7 +1398,7 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
     self->last_purge = self->now;
     minga_pbuf_init(&self->out);
     bx_heap_init(&self->leases, BX_HEAP_LEASE);
-    self->types = calloc(S_MAX_TYPES, sizeof *self->types);
+    self->types = calloc(BK_MAX_TYPES, sizeof *self->types);
     self->workers_by_id = zhashx_new();
     self->children = zhashx_new();
     self->pending_keys = zhashx_new();
@@ -2445,7 +1412,7 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
     if ((rc = bk_db_open(&self->db, store)) != 0)
         goto fail;
     srandom((unsigned)(self->now ^ (uint64_t)getpid()));
-    s_check_space(self, true);
+    bk_check_space(self, true);
     if ((rc = s_recover(self)) != 0) {
         minga_error("recovery failed: %s", minga_strerror(rc));
         goto fail;
@@ -2476,13 +1443,13 @@ void broker_destroy(broker_t **self_p)
         }
     free(self->wslots.v);
     for (size_t i = 0; i < self->waiters.n; i++)
-        s_req_destroy(&self->waiters.v[i]);
+        bk_req_destroy(&self->waiters.v[i]);
     free(self->waiters.v);
     for (size_t i = 0; i < self->deferred.n; i++)
-        s_req_destroy(&self->deferred.v[i]);
+        bk_req_destroy(&self->deferred.v[i]);
     free(self->deferred.v);
     for (size_t i = 0; i < self->enqs.n; i++)
-        s_enq_destroy(&self->enqs.v[i]);
+        bk_enq_destroy(&self->enqs.v[i]);
     free(self->enqs.v);
     for (size_t i = 0; i < self->patches.n; i++)
         bk_patch_clear(&self->patches.v[i]);
@@ -2534,7 +1501,7 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
             return MINGA_EIO;
         }
         self->now = minga_now_ms();
-        s_drain(self);
+        bk_drain(self);
         s_timers(self);
         s_dispatch(self);
         s_commit(self);

@@ -1,0 +1,221 @@
+/*
+ * broker_int.h: what the broker's two sources share: the broker_t structure and its parts
+ * (job types, workers, deferred requests, pending enqueues), and the core functions that the
+ * command handlers call. broker.c holds the job state machine, group commit, dispatch, timers
+ * and recovery; commands.c decodes and answers each client and worker command.
+ */
+#ifndef MINGA_BROKER_INT_H
+#define MINGA_BROKER_INT_H
+
+#include "broker.h"
+#include "index.h"
+#include "jobdb.h"
+
+#include "minga/error.h"
+#include "minga/proto.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define BK_MAX_TYPES 255
+
+typedef struct {
+    char name[MINGA_PROTO_MAX_TYPE + 1];
+    bool known; /* in the configuration; jobs of other types come only from recovery */
+    bx_heap_t ready, delayed;
+    uint64_t count[MINGA_JOB_STATE_COUNT];
+} bk_type_t;
+
+typedef struct {
+    uint32_t slot;
+    char hex[520];
+    zframe_t *routing;
+    bool delimiter;
+    char *name;
+    uint8_t types[32]; /* bit set of type indexes */
+    uint32_t capacity, held;
+    uint64_t last_seen, last_sent, joined_at, lru;
+} bk_worker_t;
+
+/* A client request answered after the commit. */
+typedef struct {
+    zframe_t *routing;
+    bool delimiter, has_rid;
+    uint64_t rid;
+    minga_cmd_t cmd;
+    uint64_t id;
+    /* LIST */
+    int state;
+    char type[MINGA_PROTO_MAX_TYPE + 1];
+    uint64_t after;
+    uint32_t limit;
+    /* WAIT */
+    uint64_t deadline;
+    bool progress;
+} bk_req_t;
+
+/* An ENQUEUE or BATCH: its new jobs, stored in the next commit. */
+typedef struct {
+    bk_req_t req;
+    size_t n;
+    minga_job_t *jobs; /* jobs[i].id, .state: the new job, or the existing one (!created) */
+    bool *created;
+} bk_enq_t;
+
+typedef struct {
+    uint64_t id;
+    minga_job_state_t state;
+} bk_pending_key_t;
+
+typedef struct {
+    uint64_t enqueued, leased, done, failed, dead, cancelled, purged, released, expired;
+} bk_totals_t;
+
+/* A growable array of T. */
+#define BK_VEC(T)                                                                                  \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n, cap;                                                                             \
+    }
+
+/* Reallocates a vector's array to twice its capacity; NULL (and *cap unchanged) on ENOMEM. */
+static inline void *bk_vec_grow(void *v, size_t *cap, size_t size)
+{
+    size_t ncap = *cap ? *cap * 2 : 64;
+    void *nv = realloc(v, ncap * size);
+    if (nv)
+        *cap = ncap;
+    return nv;
+}
+
+static void *bk_vec_tmp __attribute__((unused));
+
+/* Appends item to vec: 0, or MINGA_ENOMEM (vec unchanged). */
+#define BK_PUSH(vec, item)                                                                         \
+    (((vec).n < (vec).cap || ((bk_vec_tmp = bk_vec_grow((vec).v, &(vec).cap, sizeof *(vec).v)) &&  \
+                              ((vec).v = bk_vec_tmp, 1)))                                          \
+         ? ((vec).v[(vec).n++] = (item), 0)                                                        \
+         : MINGA_ENOMEM)
+
+struct broker_t {
+    broker_config_t cfg;
+    minga_store_t *store;
+    bk_db_t db;
+    zsock_t *clients, *workers, *events;
+    bx_jobs_t jobs;
+    bx_heap_t leases;
+    bk_type_t *types;
+    size_t ntypes;
+    BK_VEC(bk_worker_t *) wslots;
+    zhashx_t *workers_by_id; /* hex -> bk_worker_t */
+    uint64_t lru_seq;
+    zhashx_t *children; /* "parent id" -> BK_VEC of child ids (bk_ids_t) */
+    BK_VEC(bk_req_t *) waiters;
+    BK_VEC(bk_patch_t) patches;
+    BK_VEC(bk_enq_t *) enqs;
+    BK_VEC(bk_req_t *) deferred;
+    BK_VEC(uint32_t) ended;
+    zhashx_t *pending_keys; /* key -> bk_pending_key_t (new jobs not yet committed) */
+    uint64_t next_id;
+    uint64_t now, started_at, last_purge, commit_retry_at, last_usage;
+    bool nearly_full;   /* new jobs refused: the rest of the map is kept for state changes */
+    uint64_t reserve;   /* bytes of the map kept for the changes of accepted jobs */
+    uint64_t enq_bytes; /* bytes of new jobs since the last look at the map's use */
+    bk_totals_t totals;
+    unsigned bad_messages;
+    bk_worker_t *current; /* the sender of the worker message being handled */
+    minga_pbuf_t out;
+};
+
+typedef BK_VEC(uint64_t) bk_ids_t;
+
+static inline bool bk_bit(const uint8_t *set, unsigned i)
+{
+    return set[i / 8] & (1u << (i % 8));
+}
+
+static inline bool bk_active(minga_job_state_t st)
+{
+    return !minga_job_state_is_end(st);
+}
+
+/* ---- core functions (broker.c) ---- */
+
+/* Requests and enqueues: bk_req_new copies the sender (routing id, delimiter, rid) of m; the
+ * destroy functions free and NULL, and accept NULL. */
+bk_req_t *bk_req_new(const minga_pmsg_t *m);
+void bk_req_destroy(bk_req_t **req_p);
+void bk_enq_destroy(bk_enq_t **enq_p);
+/* Forgets the idempotency keys of enq's new jobs (refused, or committed). */
+void bk_forget_keys(broker_t *self, bk_enq_t *enq);
+
+/* Job types: the index of the type named by len bytes at name, or -1; bk_type_add adds it
+ * (known: from the configuration) and returns its index, or -1 when the table is full. */
+int bk_type_find(broker_t *self, const char *name, size_t len);
+int bk_type_add(broker_t *self, const char *name, size_t len, bool known);
+
+/* The state of job id: from the index, else from the store. 0, or MINGA_ENOTFOUND. */
+int bk_state_of(broker_t *self, uint64_t id, minga_job_state_t *st);
+/* Reads job id (with its body) from the store into job. 0, MINGA_ENOTFOUND or a code. */
+int bk_read_job(broker_t *self, uint64_t id, minga_job_t *job);
+
+/* Index bookkeeping: per-type counts (bk_count adds delta for j's state), the state of j
+ * (moving its count), and a queued/failed job into its ready or delayed heap. */
+void bk_count(broker_t *self, const bx_job_t *j, int delta);
+void bk_set_state(broker_t *self, bx_job_t *j, minga_job_state_t st);
+void bk_to_heap(broker_t *self, uint32_t idx);
+
+/* Appends the change that stores j with state st (bk_patch: j's own state) to the next
+ * commit, and returns it for the caller's extra fields; NULL when out of memory (logged: the
+ * change then lives in memory only). The pointer is valid until the next bk_patch*. */
+bk_patch_t *bk_patch_as(broker_t *self, const bx_job_t *j, minga_job_state_t st, unsigned flags);
+bk_patch_t *bk_patch(broker_t *self, const bx_job_t *j, unsigned flags);
+
+/* Registers waiting job idx under its active parents. Returns the state it must take now:
+ * waiting, queued (all parents done), or dead / cancelled with *culprit the parent. */
+minga_job_state_t bk_wait_on(broker_t *self, uint32_t idx, const uint64_t *parents, size_t n,
+                             uint64_t *culprit);
+
+/* Transitions (the table at the top of broker.c). bk_end moves job idx to end state st once
+ * the caller has appended its patch, and passes the end on to its waiting children. The
+ * others act on a leased job: done with result (may be NULL); failed (retried, with back-off
+ * if backoff, while attempts are left and retryable, else dead); handed back (attempt not
+ * counted); bk_unlease only takes it from its worker and the lease heap. */
+void bk_end(broker_t *self, uint32_t idx, minga_job_state_t st);
+void bk_job_done(broker_t *self, uint32_t idx, const msgpack_object *result);
+void bk_job_fail(broker_t *self, uint32_t idx, bool retryable, const char *code,
+                 const char *message, bool backoff);
+void bk_job_release(broker_t *self, uint32_t idx);
+void bk_unlease(broker_t *self, uint32_t idx);
+
+/* Workers: send cmd with body to w; tell the holder (slot) of job id it was cancelled; the
+ * leased jobs of a slot (*out the caller's, free()); a worker leaving (its jobs handed back);
+ * a worker event on the events socket. */
+void bk_worker_send(broker_t *self, bk_worker_t *w, minga_cmd_t cmd, const void *body, size_t len);
+void bk_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char *reason);
+size_t bk_worker_jobs(broker_t *self, uint32_t slot, uint32_t **out);
+void bk_worker_leave(broker_t *self, bk_worker_t *w);
+void bk_publish_worker(broker_t *self, const bk_worker_t *w, const char *what);
+
+/* Replies to a client: bk_reply_begin starts a map of n fields plus the request's rid in the
+ * broker's output buffer (returned packer); bk_reply_send sends it as cmd. */
+msgpack_packer *bk_reply_begin(broker_t *self, const bk_req_t *req, size_t n);
+void bk_reply_send(broker_t *self, const bk_req_t *req, minga_cmd_t cmd);
+
+/* Logs a bad message, the first ones in full and then one in a thousand. */
+void bk_log_bad(broker_t *self, const char *where, const minga_pmsg_t *m, const char *err);
+
+/* Keeps a reserve of the map for the changes of accepted jobs (a lease, a result, a purge all
+ * need free pages): new jobs are refused once less than the reserve is left. Looks at the map
+ * at most once a second unless now. */
+void bk_check_space(broker_t *self, bool now);
+
+/* ---- commands (commands.c) ---- */
+
+/* Receives what is waiting on the client and worker sockets, at most batch_max messages, and
+ * handles each (the changes they make are committed by the caller). */
+void bk_drain(broker_t *self);
+
+#endif
