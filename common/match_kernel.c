@@ -263,6 +263,21 @@ static inline __attribute__((always_inline)) void s_chunk_body(const minga_match
     }
 }
 
+/* Marks the groups of 8 offers holding a score above the demand's threshold thr or the
+ * offer's own (a pre-filter: thresholds only rise, so the scan tests again). */
+static inline __attribute__((always_inline)) void s_filter_body(const int32_t *restrict sc,
+                                                                const int32_t *restrict othr,
+                                                                size_t len, int32_t thr,
+                                                                uint8_t *restrict grp)
+{
+    for (size_t g = 0; g < len / 8; g++) {
+        int32_t m = 0;
+        for (size_t j = 0; j < 8; j++)
+            m |= (sc[g * 8 + j] > thr) | (sc[g * 8 + j] > othr[g * 8 + j]);
+        grp[g] = (uint8_t)m;
+    }
+}
+
 #define S_CHUNK_VARIANTS(suffix, attr)                                                             \
     attr S_OPT static void s_chunk_##suffix(const minga_match_kernel_t *k, const s_dem_t *d,       \
                                             size_t from, size_t len, int32_t *restrict sc)         \
@@ -280,6 +295,12 @@ static inline __attribute__((always_inline)) void s_chunk_body(const minga_match
         default:                                                                                   \
             s_chunk_body(k, d, from, len, sc, d->nw);                                              \
         }                                                                                          \
+    }                                                                                              \
+    attr S_OPT static void s_filter_##suffix(const int32_t *restrict sc,                           \
+                                             const int32_t *restrict othr, size_t len,             \
+                                             int32_t thr, uint8_t *restrict grp)                   \
+    {                                                                                              \
+        s_filter_body(sc, othr, len, thr, grp);                                                    \
     }
 
 S_CHUNK_VARIANTS(scalar, )
@@ -356,20 +377,18 @@ static void s_prefs(const minga_match_kernel_t *k, const s_dem_t *d, size_t from
     }
 }
 
-/* Feeds a scored chunk to the demand's list and to the offers' lists. */
+/* Feeds a scored chunk to the demand's list and to the offers' lists; grp marks the groups
+ * of 8 that may hold a candidate. */
 static void s_scan(minga_match_kernel_t *k, const s_dem_t *d, size_t from, size_t len,
-                   const int32_t *sc, minga_match_topk_t *out, int32_t *dthr)
+                   const int32_t *sc, const uint8_t *grp, minga_match_topk_t *out, int32_t *dthr)
 {
     minga_match_item_t *dl = out->demand_top + (size_t)d->index * out->k_demand;
     uint32_t *dn = &out->demand_n[d->index];
     int32_t *othr = k->othr + from;
-    for (size_t i = 0; i < len; i += 8) {
-        int any = 0;
-        for (size_t j = 0; j < 8; j++)
-            any |= (sc[i + j] > *dthr) | (sc[i + j] > othr[i + j]);
-        if (!any)
+    for (size_t g = 0; g < len / 8; g++) {
+        if (!grp[g])
             continue;
-        for (size_t j = i; j < i + 8; j++) {
+        for (size_t j = g * 8; j < g * 8 + 8; j++) {
             uint32_t oi = k->idx[from + j];
             if (sc[j] > *dthr) {
                 minga_match_topk_push(dl, dn, out->k_demand, (minga_match_item_t){sc[j], oi});
@@ -391,10 +410,12 @@ minga_match_path_t minga_match_kernel_score(minga_match_kernel_t *k,
 {
     void (*chunk)(const minga_match_kernel_t *, const s_dem_t *, size_t, size_t, int32_t *) =
         s_chunk_scalar;
+    void (*filter)(const int32_t *, const int32_t *, size_t, int32_t, uint8_t *) = s_filter_scalar;
     minga_match_path_t used = MINGA_MATCH_PATH_SCALAR;
 #if defined(__x86_64__) || defined(__i386__)
     if (path != MINGA_MATCH_PATH_SCALAR && minga_match_have_avx2()) {
         chunk = s_chunk_avx2;
+        filter = s_filter_avx2;
         used = MINGA_MATCH_PATH_AVX2;
     }
 #else
@@ -408,6 +429,7 @@ minga_match_path_t minga_match_kernel_score(minga_match_kernel_t *k,
     for (size_t p = k->n; p < k->npad; p++)
         k->othr[p] = MINGA_MATCH_SCORE_MAX;
     int32_t sc[S_CHUNK] __attribute__((aligned(64)));
+    uint8_t grp[S_CHUNK / 8];
     s_dem_t blk[S_BLOCK];
     int32_t dthr[S_BLOCK];
     for (size_t b = 0; b < ndemands; b += S_BLOCK) {
@@ -423,7 +445,8 @@ minga_match_path_t minga_match_kernel_score(minga_match_kernel_t *k,
                 chunk(k, &blk[j], from, len, sc);
                 if (blk[j].pref_from < blk[j].pref_to)
                     s_prefs(k, &blk[j], from, len, sc);
-                s_scan(k, &blk[j], from, len, sc, out, &dthr[j]);
+                filter(sc, k->othr + from, len, dthr[j], grp);
+                s_scan(k, &blk[j], from, len, sc, grp, out, &dthr[j]);
             }
         }
     }
