@@ -53,7 +53,7 @@ typedef struct {
 /* First pass: --store, --config, --curve and --help; the rest is checked in the second. */
 static int s_args_global(int argc, char **argv, s_args_t *a)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             s_usage(stdout);
@@ -73,7 +73,6 @@ static int s_args_global(int argc, char **argv, s_args_t *a)
             a->config = argv[i + 1];
         else if (strcmp(arg, "--curve") == 0)
             a->curve = argv[i + 1];
-        i++;
     }
     return 0;
 }

@@ -361,7 +361,9 @@ int minga_pobj_pack(const msgpack_object *o, uint8_t **buf, size_t *len)
         msgpack_sbuffer_destroy(&sb);
         return MINGA_ENOMEM;
     }
-    *buf = (uint8_t *)sb.data;
+    /* msgpack's buffer starts at 8 KiB: give back what the value does not use */
+    uint8_t *exact = realloc(sb.data, sb.size);
+    *buf = exact ? exact : (uint8_t *)sb.data;
     *len = sb.size;
     return 0;
 }
