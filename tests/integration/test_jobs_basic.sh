@@ -60,6 +60,17 @@ expect_eq "unknown type exit" "$rc" 1
 rc=0; m job 999999 2>/dev/null || rc=$?
 expect_eq "missing job exit" "$rc" 1
 
+# usage errors exit 2 and name the fault
+for args in "submit" "submit test.echo --json {bad" "submit test.echo --priority 300" \
+    "submit Bad/Type" "wait" "wait abc" "job" "job 0" "cancel" "retry 1 2" "jobs --limit 0" \
+    "workers extra" "stats --bogus"; do
+    rc=0
+    # shellcheck disable=SC2086
+    m $args >/dev/null 2>"$STORE/err" || rc=$?
+    expect_eq "exit status of 'minga $args'" "$rc" 2
+    grep -q "usage error" "$STORE/err" || fail "'minga $args' says: $(cat "$STORE/err")"
+done
+
 m down >/dev/null
 ls "$STORE"/run/*.pid >/dev/null 2>&1 && fail "pid files left after down"
 rc=0; m --timeout 1 stats >/dev/null 2>"$STORE/err" || rc=$?
