@@ -30,6 +30,25 @@ expect_eq "queued" "$(jfield "$id2" .state)" queued
 up --test-workers 1 >/dev/null
 expect_eq "done" "$(m wait "$id2")" "$id2 done"
 
+# capacity 3, three sleeping jobs held and two more queued: SIGTERM lets the three finish and
+# takes no new one (READY capacity 0); the two stay queued; the worker exits 0.
+m down >/dev/null
+up --test-workers 0 >/dev/null
+minga-test-worker --store "$STORE" --capacity 3 --name wide >"$STORE/log/wide.log" 2>&1 &
+wide=$!
+ids=()
+for _ in 1 2 3; do ids+=("$(m submit test.echo --json '{"sleep_ms": 1200}')"); done
+for i in "${ids[@]}"; do wait_state "$i" leased; done
+more1=$(m submit test.echo --json '{}')
+more2=$(m submit test.echo --json '{}')
+kill -TERM "$wide"
+rc=0; wait "$wide" || rc=$?
+expect_eq "exit status of a clean drain" "$rc" 0
+for i in "${ids[@]}"; do expect_eq "job $i" "$(jfield "$i" .state)" done; done
+expect_eq "queued 1 stays" "$(jfield "$more1" .state)" queued
+expect_eq "queued 2 stays" "$(jfield "$more2" .state)" queued
+expect_eq "attempts of a queued job" "$(jfield "$more2" .attempts)" 0
+
 # the drain time-out: a job longer than it is handed back (RELEASE: attempt not counted).
 m down >/dev/null
 up --test-workers 0 >/dev/null
