@@ -37,7 +37,9 @@ struct minga_match_kernel_t {
     uint32_t *cat, *comp, *modbit, *cofreq, *coop, *idx;
     uint32_t *terr; /* [MINGA_MATCH_CANTON_WORDS][npad] */
     int32_t *fin, *amin, *amax, *ahalf, *afifth;
-    int32_t *othr; /* per position: the offer list's threshold */
+    int32_t *othr;                   /* per position: the offer list's threshold */
+    uint32_t ncoops;                 /* 1 + the highest cooperante index */
+    uint32_t *coop_first, *coop_pos; /* positions of cooperante c's offers: CSR, ascending */
 };
 
 /* What the loop needs of one demand. */
@@ -174,6 +176,28 @@ static void s_put(minga_match_kernel_t *k, size_t p, const minga_match_offer_t *
     k->afifth[p] = (int32_t)s_ceil_div(o->amount_max, 5);
 }
 
+/* The positions of each cooperante's offers (for the preferences). */
+static int s_index_coops(minga_match_kernel_t *k)
+{
+    for (size_t p = 0; p < k->n; p++)
+        k->ncoops = k->coop[p] + 1 > k->ncoops ? k->coop[p] + 1 : k->ncoops;
+    k->coop_first = calloc((size_t)k->ncoops + 2, sizeof *k->coop_first);
+    k->coop_pos = calloc(k->n + 1, sizeof *k->coop_pos);
+    if (!k->coop_first || !k->coop_pos)
+        return MINGA_ENOMEM;
+    for (size_t p = 0; p < k->n; p++)
+        k->coop_first[k->coop[p] + 1]++;
+    for (uint32_t c = 0; c < k->ncoops; c++)
+        k->coop_first[c + 1] += k->coop_first[c];
+    uint32_t *fill = calloc((size_t)k->ncoops + 1, sizeof *fill);
+    if (!fill)
+        return MINGA_ENOMEM;
+    for (size_t p = 0; p < k->n; p++)
+        k->coop_pos[k->coop_first[k->coop[p]] + fill[k->coop[p]]++] = (uint32_t)p;
+    free(fill);
+    return 0;
+}
+
 int minga_match_kernel_new(minga_match_kernel_t **self_p, const minga_match_ctx_t *ctx,
                            const minga_match_offer_t *offers, size_t noffers)
 {
@@ -203,6 +227,10 @@ int minga_match_kernel_new(minga_match_kernel_t **self_p, const minga_match_ctx_
     for (size_t i = 0; i < noffers; i++)
         if (offers[i].valid && offers[i].attends)
             s_put(k, p++, &offers[i], i);
+    if (s_index_coops(k) != 0) {
+        minga_match_kernel_destroy(&k);
+        return MINGA_ENOMEM;
+    }
     *self_p = k;
     return 0;
 }
@@ -216,6 +244,8 @@ void minga_match_kernel_destroy(minga_match_kernel_t **self_p)
                    k->idx, k->fin,  k->amin, k->amax, k->ahalf,  k->afifth, k->othr};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
+    free(k->coop_first);
+    free(k->coop_pos);
     free(k);
     *self_p = NULL;
 }
@@ -263,17 +293,17 @@ static inline __attribute__((always_inline)) void s_chunk_body(const minga_match
     }
 }
 
-/* Marks the groups of 8 offers holding a score above the demand's threshold thr or the
- * offer's own (a pre-filter: thresholds only rise, so the scan tests again). */
+/* Marks, in a bit per offer by groups of 8, the offers with a score above the demand's threshold
+ * thr or the offer's own (a pre-filter: thresholds only rise, so the scan tests again). */
 static inline __attribute__((always_inline)) void s_filter_body(const int32_t *restrict sc,
                                                                 const int32_t *restrict othr,
                                                                 size_t len, int32_t thr,
                                                                 uint8_t *restrict grp)
 {
     for (size_t g = 0; g < len / 8; g++) {
-        int32_t m = 0;
+        uint32_t m = 0;
         for (size_t j = 0; j < 8; j++)
-            m |= (sc[g * 8 + j] > thr) | (sc[g * 8 + j] > othr[g * 8 + j]);
+            m |= (uint32_t)((sc[g * 8 + j] > thr) | (sc[g * 8 + j] > othr[g * 8 + j])) << j;
         grp[g] = (uint8_t)m;
     }
 }
@@ -356,23 +386,27 @@ static void s_dem_init(const minga_match_ctx_t *c, const minga_match_demand_t *d
     out->index = index;
 }
 
-/* Applies the GAD's preferences to a scored chunk. */
+/* Applies the GAD's preferences to a scored chunk, visiting only the offers of each
+ * preferred cooperante. */
 static void s_prefs(const minga_match_kernel_t *k, const s_dem_t *d, size_t from, size_t len,
                     int32_t *sc)
 {
     const minga_match_ctx_t *c = k->ctx;
     for (uint32_t p = d->pref_from; p < d->pref_to; p++) {
         const minga_match_pref_t *pr = &c->prefs[p];
+        if (pr->coop >= k->ncoops)
+            continue;
         int32_t bonus = pr->kind == MINGA_MATCH_PREF_MUST   ? c->w_pref_must
                         : pr->kind == MINGA_MATCH_PREF_WANT ? c->w_pref_want
                                                             : 0;
-        for (size_t i = 0; i < len; i++) {
-            if (k->coop[from + i] != pr->coop || sc[i] < 0)
+        for (uint32_t q = k->coop_first[pr->coop]; q < k->coop_first[pr->coop + 1]; q++) {
+            size_t i = k->coop_pos[q];
+            if (i < from || i >= from + len || sc[i - from] < 0)
                 continue;
-            int32_t v = sc[i] + bonus;
-            sc[i] = pr->kind == MINGA_MATCH_PREF_NO ? -1
-                    : v > MINGA_MATCH_SCORE_MAX     ? MINGA_MATCH_SCORE_MAX
-                                                    : v;
+            int32_t v = sc[i - from] + bonus;
+            sc[i - from] = pr->kind == MINGA_MATCH_PREF_NO ? -1
+                           : v > MINGA_MATCH_SCORE_MAX     ? MINGA_MATCH_SCORE_MAX
+                                                           : v;
         }
     }
 }
@@ -386,9 +420,8 @@ static void s_scan(minga_match_kernel_t *k, const s_dem_t *d, size_t from, size_
     uint32_t *dn = &out->demand_n[d->index];
     int32_t *othr = k->othr + from;
     for (size_t g = 0; g < len / 8; g++) {
-        if (!grp[g])
-            continue;
-        for (size_t j = g * 8; j < g * 8 + 8; j++) {
+        for (uint32_t m = grp[g]; m; m &= m - 1) {
+            size_t j = g * 8 + (size_t)__builtin_ctz(m);
             uint32_t oi = k->idx[from + j];
             if (sc[j] > *dthr) {
                 minga_match_topk_push(dl, dn, out->k_demand, (minga_match_item_t){sc[j], oi});
