@@ -141,7 +141,9 @@ struct minga_worker_t {
     atomic_bool draining;
 };
 
-static volatile sig_atomic_t s_stop_requested;
+/* Set by SIGTERM/SIGINT or minga_worker_stop() from any thread: a lock-free atomic, safe in a
+ * signal handler. */
+static atomic_int s_stop_requested;
 
 /* ---------------------------------------------------------------- the wire (PROTOCOL.md §5) */
 
@@ -712,13 +714,13 @@ const char *minga_worker_endpoint(minga_worker_t *self)
 
 void minga_worker_stop(void)
 {
-    s_stop_requested = 1;
+    atomic_store(&s_stop_requested, 1);
 }
 
 static void s_on_signal(int sig)
 {
     (void)sig;
-    s_stop_requested = 1;
+    atomic_store(&s_stop_requested, 1);
 }
 
 /* ---------------------------------------------------------------- talking to the broker */
@@ -1096,7 +1098,7 @@ int minga_worker_run(minga_worker_t *self)
                self->table[0].fn && self->table[1].fn ? "..." : "", self->endpoint, self->nslots);
     int rc = 0;
     while (self->state != S_STOPPED) {
-        if (s_stop_requested && !atomic_load(&self->draining))
+        if (atomic_load(&s_stop_requested) && !atomic_load(&self->draining))
             s_start_drain(self, zclock_mono());
         if (s_drain_over(self, zclock_mono())) {
             rc = s_finish_drain(self);
