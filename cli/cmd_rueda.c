@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #define S_SHARDS_DEFAULT 8
+#define S_LEASE_MS 600000 /* a shard of a large event, and the merge, take a while */
 
 typedef struct {
     const char *event;
@@ -138,6 +139,7 @@ static int s_body(const s_score_t *s, uint64_t gen, unsigned i, minga_jobspec_t 
         minga_pk_kv_uint(&pb.pk, table[j].flag,
                          *(const uint64_t *)((const char *)&s->cfg + table[j].offset));
     spec->type = strdup("match.score");
+    spec->lease_ms = S_LEASE_MS;
     spec->body = malloc(pb.sbuf.size);
     if (spec->body)
         memcpy(spec->body, pb.sbuf.data, pb.sbuf.size);

@@ -97,6 +97,19 @@ int minga_match_data_add(minga_match_data_t *d, const minga_rtype_t *t, const vo
 
 /* ---- from the store ---- */
 
+/* Keeps a decoded offer, demand or preference of this event as is (no copy); returns false
+ * (rec untouched) for other records or when memory runs out (then the caller copies). */
+static bool s_take(minga_match_data_t *d, const minga_rtype_t *t, void *rec)
+{
+    if (t == &minga_rtype_offer)
+        return s_push((void ***)&d->offers, &d->noffers, &d->offers_cap, rec) == 0;
+    if (t == &minga_rtype_demand)
+        return s_push((void ***)&d->demands, &d->ndemands, &d->demands_cap, rec) == 0;
+    if (t == &minga_rtype_preference && s_this_event(d, ((minga_preference_t *)rec)->event))
+        return s_push((void ***)&d->prefs, &d->nprefs, &d->prefs_cap, rec) == 0;
+    return false;
+}
+
 /* Adds every record of t whose key starts with prefix[0..plen) and, for demands, whose id
  * lies in [from, to). */
 static int s_load_kind(minga_match_data_t *d, minga_store_t *store, MDB_txn *txn,
@@ -130,8 +143,13 @@ static int s_load_kind(minga_match_data_t *d, minga_store_t *store, MDB_txn *txn
             snprintf(err, errcap, "a stored %s cannot be read: %s", t->record, why);
             break;
         }
-        rc = minga_match_data_add(d, t, rec);
-        minga_record_clear(t, rec);
+        if (s_take(d, t, rec)) {
+            rec = minga_record_new(t);
+            rc = rec ? 0 : MINGA_ENOMEM;
+        } else {
+            rc = minga_match_data_add(d, t, rec);
+            minga_record_clear(t, rec);
+        }
         if (rc)
             break;
     }

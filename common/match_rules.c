@@ -191,27 +191,45 @@ uint8_t minga_match_modality_financial(void)
 
 /* ---- preparing records ---- */
 
-static bool s_in_list(const minga_strv_t *v, const char *code)
+/* The offer's territory as bit sets: regions (by minga_region_t - 1), provinces (by
+ * index), cantons (by index). Returns 0 or MINGA_EINVAL for an unknown code. */
+static int s_territory_sets(const minga_offer_t *rec, uint32_t *regions, uint32_t *provinces,
+                            uint32_t cantons[MINGA_MATCH_CANTON_WORDS])
 {
-    for (size_t i = 0; i < v->n; i++)
-        if (strcmp(v->v[i], code) == 0)
-            return true;
-    return false;
+    for (size_t i = 0; i < rec->regions.n; i++) {
+        int r = s_index(MINGA_CL_REGION, rec->regions.v[i]);
+        if (r < 0)
+            return MINGA_EINVAL;
+        *regions |= 1u << r;
+    }
+    for (size_t i = 0; i < rec->provinces.n; i++) {
+        int p = s_index(MINGA_CL_PROVINCE, rec->provinces.v[i]);
+        if (p < 0 || p >= 32)
+            return MINGA_EINVAL;
+        *provinces |= 1u << p;
+    }
+    for (size_t i = 0; i < rec->cantons.n; i++) {
+        int c = s_canton_index(rec->cantons.v[i]);
+        if (c < 0 || c >= MINGA_MATCH_NCANTONS)
+            return MINGA_EINVAL;
+        s_set(cantons, c);
+    }
+    return 0;
 }
 
-/* Is canton c inside the offer's territory (scope only)? */
-static bool s_territory(const minga_offer_t *rec, minga_match_scope_t scope,
-                        const minga_canton_t *c)
+/* Is canton c (index ci, province index pi) inside the offer's territory (scope only)? */
+static bool s_territory(minga_match_scope_t scope, const minga_canton_t *c, int ci, int pi,
+                        uint32_t regions, uint32_t provinces, const uint32_t *cantons)
 {
     switch (scope) {
     case MINGA_MATCH_SCOPE_NACIONAL:
         return true;
     case MINGA_MATCH_SCOPE_REGIONES:
-        return s_in_list(&rec->regions, minga_region_code(c->region));
+        return (regions >> (c->region - 1)) & 1u;
     case MINGA_MATCH_SCOPE_PROVINCIAS:
-        return s_in_list(&rec->provinces, c->province);
+        return pi >= 0 && ((provinces >> pi) & 1u);
     case MINGA_MATCH_SCOPE_CANTONES:
-        return s_in_list(&rec->cantons, c->code);
+        return s_has(cantons, ci);
     }
     return false;
 }
@@ -242,11 +260,16 @@ int minga_match_offer_prepare(const minga_offer_t *rec, const minga_event_t *ev,
     out->valid = rec->valid_from && rec->valid_to && ev && ev->date_start && ev->date_end &&
                  strcmp(rec->valid_from, ev->date_start) <= 0 &&
                  strcmp(rec->valid_to, ev->date_end) >= 0;
+    uint32_t regions = 0, provinces = 0, listed[MINGA_MATCH_CANTON_WORDS] = {0};
+    if (s_territory_sets(rec, &regions, &provinces, listed) != 0)
+        return MINGA_EINVAL;
     size_t n;
     const minga_canton_t *cantons = minga_cantons(&n);
     for (size_t i = 0; i < n && i < MINGA_MATCH_NCANTONS; i++) {
         uint32_t pop = gad_population ? gad_population[i] : cantons[i].population;
-        if (s_territory(rec, (minga_match_scope_t)scope, &cantons[i]) &&
+        int pi = (cantons[i].province[0] - '0') * 10 + (cantons[i].province[1] - '0') - 1;
+        if (s_territory((minga_match_scope_t)scope, &cantons[i], (int)i, pi, regions, provinces,
+                        listed) &&
             (rec->population_max == 0 || pop <= rec->population_max))
             s_set(out->cantons, (int)i);
     }

@@ -104,26 +104,6 @@ static int64_t s_score(const s_entry_t *e)
                                                            : e->f[4].via.i64;
 }
 
-/* Offer, then better first (score descending, demand ascending). */
-static int s_cmp_offer(const void *a, const void *b)
-{
-    const s_entry_t *x = a, *y = b;
-    int c = s_str_cmp(&x->f[2], &y->f[2]);
-    if (c)
-        return c;
-    if (s_score(x) != s_score(y))
-        return s_score(x) > s_score(y) ? -1 : 1;
-    return s_str_cmp(&x->f[0], &y->f[0]);
-}
-
-/* Demand, then offer (to find duplicates). */
-static int s_cmp_pair(const void *a, const void *b)
-{
-    const s_entry_t *x = a, *y = b;
-    int c = s_str_cmp(&x->f[0], &y->f[0]);
-    return c ? c : s_str_cmp(&x->f[2], &y->f[2]);
-}
-
 /* Demand, then better first (score descending, offer ascending): the rank order. */
 static int s_cmp_rank(const void *a, const void *b)
 {
@@ -166,6 +146,7 @@ typedef struct {
     size_t nd, no;
     uint8_t (*dels)[S_KEY_LEN];
     size_t ndels;
+    size_t *run_start; /* by_offer of staging record b: [run_start[b], run_start[b + 1]) */
 } s_commit_t;
 
 static void s_commit_free(s_commit_t *c)
@@ -179,6 +160,8 @@ static void s_commit_free(s_commit_t *c)
     free(c->by_demand);
     free(c->by_offer);
     free(c->dels);
+    free(c->run_start);
+    c->run_start = NULL;
     c->bufs = NULL;
     c->ups = NULL;
     c->by_demand = c->by_offer = NULL;
@@ -214,7 +197,8 @@ static int s_read_staging(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_
     c->bufs = calloc(c->job->shards, sizeof *c->bufs);
     c->ups = calloc(c->job->shards, sizeof *c->ups);
     c->dels = calloc(c->job->shards + 1, sizeof *c->dels);
-    if (!c->bufs || !c->ups || !c->dels)
+    c->run_start = calloc(c->job->shards + 2, sizeof *c->run_start);
+    if (!c->bufs || !c->ups || !c->dels || !c->run_start)
         rc = MINGA_ENOMEM;
     uint8_t start[S_KEY_LEN];
     memcpy(start, prefix, S_KEY_LEN);
@@ -248,32 +232,89 @@ static int s_read_staging(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_
         if ((rc = s_add_entries(minga_pobj_get(root, "by_demand"), &c->by_demand, &c->nd)) ||
             (rc = s_add_entries(minga_pobj_get(root, "by_offer"), &c->by_offer, &c->no)))
             break;
+        c->run_start[c->nbufs] = c->no;
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The final list: each demand's own entries plus the offers' top K, deduplicated, ranked. */
+/* Score descending, then demand ascending: an offer's order. */
+static int s_cmp_for_offer(const void *a, const void *b)
+{
+    const s_entry_t *x = a, *y = b;
+    if (s_score(x) != s_score(y))
+        return s_score(x) > s_score(y) ? -1 : 1;
+    return s_str_cmp(&x->f[0], &y->f[0]);
+}
+
+/* The offers' top K across shards: each shard's by_offer run is grouped by offer in id order;
+ * a k-way merge takes, offer by offer, the groups of every shard and keeps the best K. */
+static int s_offer_extras(s_commit_t *c, s_entry_t **out, size_t *n)
+{
+    size_t nb = c->nbufs, k = c->job->cfg.k_offer;
+    size_t *pos = calloc(nb + 1, sizeof *pos);
+    s_entry_t *tmp = malloc((nb * k + 1) * sizeof *tmp);
+    *out = malloc((c->no + 1) * sizeof **out);
+    *n = 0;
+    if (!pos || !tmp || !*out) {
+        free(pos);
+        free(tmp);
+        return MINGA_ENOMEM;
+    }
+    for (size_t b = 0; b < nb; b++)
+        pos[b] = c->run_start[b];
+    for (;;) {
+        const msgpack_object *min = NULL;
+        for (size_t b = 0; b < nb; b++)
+            if (pos[b] < c->run_start[b + 1] &&
+                (!min || s_str_cmp(&c->by_offer[pos[b]].f[2], min) < 0))
+                min = &c->by_offer[pos[b]].f[2];
+        if (!min)
+            break;
+        size_t m = 0;
+        for (size_t b = 0; b < nb; b++)
+            while (pos[b] < c->run_start[b + 1] && s_str_cmp(&c->by_offer[pos[b]].f[2], min) == 0) {
+                if (m < nb * k)
+                    tmp[m++] = c->by_offer[pos[b]];
+                pos[b]++;
+            }
+        qsort(tmp, m, sizeof *tmp, s_cmp_for_offer);
+        for (size_t i = 0; i < m && i < k; i++)
+            (*out)[(*n)++] = tmp[i];
+    }
+    free(pos);
+    free(tmp);
+    return 0;
+}
+
+/* The final list: each demand's own entries plus the offers' top K, deduplicated, in rank
+ * order (demand, then score descending, then offer). */
 static int s_final(s_commit_t *c, s_entry_t **out, size_t *n)
 {
-    qsort(c->by_offer, c->no, sizeof *c->by_offer, s_cmp_offer);
-    s_entry_t *all = malloc((c->nd + c->no + 1) * sizeof *all);
-    if (!all)
-        return MINGA_ENOMEM;
-    memcpy(all, c->by_demand, c->nd * sizeof *all);
-    size_t m = c->nd;
-    uint64_t k = c->job->cfg.k_offer, run = 0;
-    for (size_t i = 0; i < c->no; i++) {
-        run = i > 0 && s_str_cmp(&c->by_offer[i].f[2], &c->by_offer[i - 1].f[2]) == 0 ? run + 1 : 0;
-        if (run < k)
-            all[m++] = c->by_offer[i];
+    s_entry_t *extra = NULL;
+    size_t ne = 0;
+    int rc = s_offer_extras(c, &extra, &ne);
+    s_entry_t *all = malloc((c->nd + ne + 1) * sizeof *all);
+    if (rc || !all) {
+        free(extra);
+        free(all);
+        return rc ? rc : MINGA_ENOMEM;
     }
-    qsort(all, m, sizeof *all, s_cmp_pair);
-    size_t w = 0;
-    for (size_t i = 0; i < m; i++)
-        if (!w || s_cmp_pair(&all[w - 1], &all[i]) != 0)
-            all[w++] = all[i];
-    qsort(all, w, sizeof *all, s_cmp_rank);
+    qsort(extra, ne, sizeof *extra, s_cmp_rank);
+    for (size_t i = 1; i < c->nd; i++)
+        if (s_cmp_rank(&c->by_demand[i - 1], &c->by_demand[i]) > 0) {
+            qsort(c->by_demand, c->nd, sizeof *c->by_demand, s_cmp_rank);
+            break;
+        }
+    size_t i = 0, j = 0, w = 0;
+    while (i < c->nd || j < ne) {
+        const s_entry_t *e = j >= ne || (i < c->nd && s_cmp_rank(&c->by_demand[i], &extra[j]) <= 0)
+                                 ? &c->by_demand[i++]
+                                 : &extra[j++];
+        if (!w || s_cmp_rank(&all[w - 1], e) != 0)
+            all[w++] = *e;
+    }
+    free(extra);
     *out = all;
     *n = w;
     return 0;
