@@ -107,6 +107,24 @@ md = f"""# Matching kernel benchmark
 | scale | offers | offers × demands | vector | scalar | reference | NumPy | vector / NumPy | vector / reference | equal |
 |---|---|---|---|---|---|---|---|---|---|
 """ + "\n".join(rows) + "\n"
+so = f"{out}/match.scaleout.json"
+if os.path.exists(so):
+    x = json.load(open(so))
+    def rss(run):
+        return ", ".join(f"{m['VmHWM_kb'] // 1024} MB (anon {m['RssAnon_kb'] // 1024} MB, file "
+                         f"{m['RssFile_kb'] // 1024} MB)" for m in run["memory"])
+    md += f"""
+## Through the broker (`tests/bench/match_scaleout.sh`, {x['date']})
+
+- command: `{x['command']}`; load average after the run: {x['load_average_after']}
+- the default Jornada (scale 1), `minga rueda score jornada-2026 --shards {x['jornada_shards']}`
+  with {x['jornada_workers']} workers, enqueue to last shard stored: **{x['jornada_end_to_end_s']} s**
+- scale {x['scale']} in {x['shards']} shards: 1 worker {x['workers_1']['wall_s']} s
+  (worker CPU {x['workers_1']['worker_cpu_s']} s), 2 workers {x['workers_2']['wall_s']} s
+  (CPU {x['workers_2']['worker_cpu_s']} s): speed-up **{x['speedup_2_over_1']}×**; exports equal
+- workers' peak RSS (VmHWM) at scale {x['scale']}: 1 worker: {rss(x['workers_1'])};
+  2 workers: {rss(x['workers_2'])}
+"""
 open(f"{out}/match.md", "w").write(md)
 print(md)
 sys.exit(0 if ok else 1)
