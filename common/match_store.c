@@ -144,8 +144,6 @@ typedef struct {
     size_t nbufs;
     s_entry_t *by_demand, *by_offer;
     size_t nd, no;
-    uint8_t (*dels)[S_KEY_LEN];
-    size_t ndels;
     size_t *run_start; /* by_offer of staging record b: [run_start[b], run_start[b + 1]) */
 } s_commit_t;
 
@@ -159,14 +157,12 @@ static void s_commit_free(s_commit_t *c)
     free(c->ups);
     free(c->by_demand);
     free(c->by_offer);
-    free(c->dels);
     free(c->run_start);
     c->run_start = NULL;
     c->bufs = NULL;
     c->ups = NULL;
     c->by_demand = c->by_offer = NULL;
-    c->dels = NULL;
-    c->nbufs = c->nd = c->no = c->ndels = 0;
+    c->nbufs = c->nd = c->no = 0;
 }
 
 /* Appends the entries of list (an array) to *v. */
@@ -196,9 +192,8 @@ static int s_read_staging(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_
         return rc;
     c->bufs = calloc(c->job->shards, sizeof *c->bufs);
     c->ups = calloc(c->job->shards, sizeof *c->ups);
-    c->dels = calloc(c->job->shards + 1, sizeof *c->dels);
     c->run_start = calloc(c->job->shards + 2, sizeof *c->run_start);
-    if (!c->bufs || !c->ups || !c->dels || !c->run_start)
+    if (!c->bufs || !c->ups || !c->run_start)
         rc = MINGA_ENOMEM;
     uint8_t start[S_KEY_LEN];
     memcpy(start, prefix, S_KEY_LEN);
@@ -210,7 +205,6 @@ static int s_read_staging(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_
             break;
         if (c->nbufs == c->job->shards)
             continue;
-        memcpy(c->dels[c->ndels++], k.mv_data, S_KEY_LEN);
         char *buf = malloc(v.mv_size ? v.mv_size : 1);
         if (!buf) {
             rc = MINGA_ENOMEM;
@@ -346,8 +340,9 @@ static int s_put_candidate(MDB_txn *txn, MDB_dbi dbi, const char *event, const s
     return mdb_put(txn, dbi, &k, &v, 0);
 }
 
-/* Deletes the event's candidates (and nothing else of it). */
-static int s_delete_old(MDB_txn *txn, MDB_dbi dbi, const char *event)
+/* Deletes the event's candidates, and the staging records of run gen and of older runs
+ * (abandoned ones, and the parts of an older run still going, which can no longer merge). */
+static int s_delete_old(MDB_txn *txn, MDB_dbi dbi, const char *event, uint64_t gen)
 {
     uint8_t key[S_KEY_LEN];
     s_key_event(key, event);
@@ -361,7 +356,10 @@ static int s_delete_old(MDB_txn *txn, MDB_dbi dbi, const char *event)
         const uint8_t *kd = k.mv_data;
         if (k.mv_size < MINGA_KEY_ID || memcmp(kd, key, MINGA_KEY_ID) != 0)
             break;
-        if (k.mv_size == S_KEY_LEN && kd[MINGA_KEY_ID] >= 'A' && (rc = mdb_cursor_del(cur, 0)))
+        bool old = k.mv_size == S_KEY_LEN &&
+                   (kd[MINGA_KEY_ID] >= 'A' || (kd[MINGA_KEY_ID] == S_STAGING &&
+                                                minga_key_get_u64(kd + MINGA_KEY_ID + 1) <= gen));
+        if (old && (rc = mdb_cursor_del(cur, 0)))
             break;
     }
     mdb_cursor_close(cur);
@@ -395,7 +393,8 @@ static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_t *pref
     if (rc == MINGA_EFORMAT)
         snprintf(c->err, c->errcap, "a stored shard result of run %llu cannot be read",
                  (unsigned long long)c->job->gen);
-    if (rc || (rc = s_final(c, &fin, &n)) != 0 || (rc = s_delete_old(txn, dbi, c->job->event)))
+    if (rc || (rc = s_final(c, &fin, &n)) != 0 ||
+        (rc = s_delete_old(txn, dbi, c->job->event, c->job->gen)))
         goto done;
     minga_pbuf_t b;
     minga_pbuf_init(&b);
@@ -403,10 +402,6 @@ static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_t *pref
     for (size_t i = 0; i < n && !rc; i++) {
         rank = i > 0 && s_str_cmp(&fin[i].f[0], &fin[i - 1].f[0]) == 0 ? rank + 1 : 1;
         rc = s_put_candidate(txn, dbi, c->job->event, &fin[i], rank, c->job->gen, &b);
-    }
-    for (size_t i = 0; i < c->ndels && !rc; i++) {
-        MDB_val k = {S_KEY_LEN, c->dels[i]};
-        rc = mdb_del(txn, dbi, &k, NULL);
     }
     if (!rc)
         rc = s_put_summary(txn, dbi, c, demands, n, &b);
@@ -438,7 +433,7 @@ static int s_commit(MDB_txn *txn, void *arg)
         if (minga_mpguard_check(v.mv_data, v.mv_size, 4) == 0 &&
             msgpack_unpack_next(&up, v.mv_data, v.mv_size, &off) == MSGPACK_UNPACK_SUCCESS) {
             sum.gen = minga_pobj_uint(minga_pobj_get(&up.data, "gen"), 0);
-            c->result->already = sum.gen == c->job->gen;
+            c->result->already = sum.gen >= c->job->gen;
         }
         msgpack_unpacked_destroy(&up);
         if (c->result->already)

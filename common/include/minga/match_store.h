@@ -21,7 +21,9 @@
  * event's previous candidates, writes the new ones and the summary, and deletes the staging
  * records, all in that one transaction. Readers see the old set or the new one, never a mix.
  * A shard scored again after its run was merged (a lease that expired while the first attempt
- * finished) changes nothing.
+ * finished), or a shard of a run older than the one in place, changes nothing; the merge
+ * deletes the staging records of its run and of older ones (abandoned runs), so the newest
+ * run to complete wins and an older one can no longer replace it.
  *
  * Candidates of a demand: rank 1 is the best (score descending, then offer id ascending).
  */
@@ -49,7 +51,7 @@ typedef struct {
 typedef struct {
     size_t demands, offers, active_offers, pairs_kept; /* this shard */
     bool merged;                                       /* this shard completed the run */
-    bool already;         /* the run had been merged before: nothing written */
+    bool already;         /* this run, or a newer one, was merged before: nothing written */
     size_t total_demands; /* when merged: the run's demands and candidates */
     size_t total_candidates;
 } minga_match_shard_result_t;
