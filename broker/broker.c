@@ -49,6 +49,7 @@
 #define S_LIST_SCAN_MAX 100000
 #define S_PURGE_BATCH 1000
 #define S_COMMIT_RETRY_MS 200
+#define S_TICK_MS 5 /* longest sleep of the loop */
 
 /* ---- small helpers ---- */
 
@@ -1132,7 +1133,7 @@ static void s_commit(broker_t *self)
 
 /* ---- dispatch ---- */
 
-/* The best job s_worker w may take now, or BX_NIL. */
+/* The best job worker w may take now, or BX_NIL. */
 static uint32_t s_best_for(broker_t *self, const bk_worker_t *w)
 {
     uint32_t best = BX_NIL;
@@ -1147,8 +1148,10 @@ static uint32_t s_best_for(broker_t *self, const bk_worker_t *w)
     return best;
 }
 
-static void s_dispatch(broker_t *self)
+/* Leases ready jobs to the workers with credit, the longest waiting first. Returns how many. */
+static size_t s_dispatch(broker_t *self)
 {
+    size_t n = 0;
     for (;;) {
         bk_worker_t *pick = NULL;
         uint32_t job = BX_NIL;
@@ -1161,8 +1164,9 @@ static void s_dispatch(broker_t *self)
                 pick = w, job = best;
         }
         if (!pick)
-            return;
+            return n;
         s_lease(self, job, pick);
+        n++;
     }
 }
 
@@ -1478,7 +1482,7 @@ static long s_poll_timeout(broker_t *self)
 {
     if (self->deferred.n || self->enqs.n || (self->patches.n && !self->commit_retry_at))
         return 0;
-    uint64_t next = self->now + 50;
+    uint64_t next = self->now + S_TICK_MS;
     uint32_t top = bx_heap_top(&self->leases);
     if (top != BX_NIL && BX_JOB(&self->jobs, top)->due < next)
         next = BX_JOB(&self->jobs, top)->due;
@@ -1505,6 +1509,9 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
         s_timers(self);
         s_dispatch(self);
         s_commit(self);
+        /* jobs this commit admitted go to idle workers now, not at the next wake-up */
+        if (s_dispatch(self))
+            s_commit(self);
     }
     self->now = minga_now_ms();
     s_commit(self);
