@@ -21,6 +21,11 @@
 #include <string.h>
 
 #define S_CHUNK 512
+/* An offer's small fields packed in one lane: competencies in bits 0..13, the modality bit
+ * from bit 16, co-financing required, financial. */
+#define S_MOD_SHIFT 16
+#define S_COFREQ (1u << 24)
+#define S_FIN (1u << 25)
 #define S_BLOCK 8
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -31,12 +36,12 @@
 
 struct minga_match_kernel_t {
     const minga_match_ctx_t *ctx;
-    size_t n, npad; /* active offers, padded count */
-    size_t noffers; /* offers given (indexes in results) */
-    uint32_t *dac;  /* [MINGA_MATCH_DAC_WORDS][npad] */
-    uint32_t *cat, *comp, *modbit, *cofreq, *coop, *idx;
-    uint32_t *terr; /* [MINGA_MATCH_CANTON_WORDS][npad] */
-    int32_t *fin, *amin, *amax, *ahalf, *afifth;
+    size_t n, npad;                    /* active offers, padded count */
+    size_t noffers;                    /* offers given (indexes in results) */
+    uint32_t *dac;                     /* [MINGA_MATCH_DAC_WORDS][npad] */
+    uint32_t *cat, *bits, *coop, *idx; /* bits: S_BIT_* below */
+    uint32_t *terr;                    /* [MINGA_MATCH_CANTON_WORDS][npad] */
+    int32_t *amin, *amax, *ahalf, *afifth;
     int32_t *othr;                   /* per position: the offer list's threshold */
     uint32_t ncoops;                 /* 1 + the highest cooperante index */
     uint32_t *coop_first, *coop_pos; /* positions of cooperante c's offers: CSR, ascending */
@@ -164,12 +169,10 @@ static void s_put(minga_match_kernel_t *k, size_t p, const minga_match_offer_t *
     for (size_t w = 0; w < MINGA_MATCH_CANTON_WORDS; w++)
         k->terr[w * k->npad + p] = o->cantons[w];
     k->cat[p] = o->sec.cat;
-    k->comp[p] = o->sec.comp;
-    k->modbit[p] = 1u << o->modality;
-    k->cofreq[p] = o->cofinancing_required;
+    k->bits[p] = o->sec.comp | 1u << (o->modality + S_MOD_SHIFT) |
+                 (o->cofinancing_required ? S_COFREQ : 0) | (o->financial ? S_FIN : 0);
     k->coop[p] = o->coop;
     k->idx[p] = (uint32_t)idx;
-    k->fin[p] = o->financial;
     k->amin[p] = o->financial ? (int32_t)o->amount_min : 0;
     k->amax[p] = o->financial ? (int32_t)o->amount_max : INT32_MAX;
     k->ahalf[p] = (int32_t)s_ceil_div(o->amount_max, 2);
@@ -212,8 +215,8 @@ int minga_match_kernel_new(minga_match_kernel_t **self_p, const minga_match_ctx_
     size_t np = k->npad;
     k->dac = s_array(np * MINGA_MATCH_DAC_WORDS);
     k->terr = s_array(np * MINGA_MATCH_CANTON_WORDS);
-    uint32_t **u[] = {&k->cat, &k->comp, &k->modbit, &k->cofreq, &k->coop, &k->idx};
-    int32_t **s[] = {&k->fin, &k->amin, &k->amax, &k->ahalf, &k->afifth, &k->othr};
+    uint32_t **u[] = {&k->cat, &k->bits, &k->coop, &k->idx};
+    int32_t **s[] = {&k->amin, &k->amax, &k->ahalf, &k->afifth, &k->othr};
     bool ok = k->dac && k->terr;
     for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
         ok = (*u[i] = s_array(np)) != NULL && ok;
@@ -240,8 +243,8 @@ void minga_match_kernel_destroy(minga_match_kernel_t **self_p)
     if (!self_p || !*self_p)
         return;
     minga_match_kernel_t *k = *self_p;
-    void *all[] = {k->dac, k->terr, k->cat,  k->comp, k->modbit, k->cofreq, k->coop,
-                   k->idx, k->fin,  k->amin, k->amax, k->ahalf,  k->afifth, k->othr};
+    void *all[] = {k->dac,  k->terr, k->cat,   k->bits,   k->coop, k->idx,
+                   k->amin, k->amax, k->ahalf, k->afifth, k->othr};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
     free(k->coop_first);
@@ -258,17 +261,17 @@ static inline __attribute__((always_inline)) void s_chunk_body(const minga_match
                                                                uint32_t nw)
 {
     const minga_match_ctx_t *c = k->ctx;
-    const uint32_t *restrict cat = k->cat + from, *restrict comp = k->comp + from;
-    const uint32_t *restrict modbit = k->modbit + from, *restrict cofreq = k->cofreq + from;
+    const uint32_t *restrict cat = k->cat + from, *restrict bits = k->bits + from;
     const uint32_t *restrict terr = k->terr + (size_t)d->tword * k->npad + from;
-    const int32_t *restrict fin = k->fin + from, *restrict amin = k->amin + from;
+    const int32_t *restrict amin = k->amin + from;
     const int32_t *restrict amax = k->amax + from, *restrict ahalf = k->ahalf + from;
     const int32_t *restrict afifth = k->afifth + from;
     const uint32_t *w0 = k->dac + (size_t)d->widx[0] * k->npad + from;
     const uint32_t *w1 = k->dac + (size_t)d->widx[nw > 1 ? 1 : 0] * k->npad + from;
     const uint32_t *w2 = k->dac + (size_t)d->widx[nw > 2 ? 2 : 0] * k->npad + from;
     const uint32_t m0 = d->wmask[0], m1 = nw > 1 ? d->wmask[1] : 0, m2 = nw > 2 ? d->wmask[2] : 0;
-    const uint32_t dcat = d->cat, dcomp = d->comp, acc = d->accepts, dmod = d->modbit;
+    const uint32_t dcat = d->cat, dcomp = d->comp;
+    const uint32_t acc = d->accepts << S_MOD_SHIFT, dmod = d->modbit << S_MOD_SHIFT;
     const uint32_t tbit = d->tbit;
     const int32_t a = d->amount, cofr = d->cof_req, dconst = d->dconst;
     const int32_t wdac = c->w_dac, wcat = c->w_cat, wcomp = c->w_comp;
@@ -280,13 +283,14 @@ static inline __attribute__((always_inline)) void s_chunk_body(const minga_match
         if (nw > 3)
             for (uint32_t j = 3; j < nw; j++)
                 dh |= k->dac[(size_t)d->widx[j] * k->npad + from + i] & d->wmask[j];
-        int32_t hd = dh != 0, hc = (cat[i] & dcat) != 0, hp = (comp[i] & dcomp) != 0;
+        uint32_t b = bits[i];
+        int32_t hd = dh != 0, hc = (cat[i] & dcat) != 0, hp = (b & dcomp) != 0;
         int32_t sec = hd ? wdac : hc ? wcat : hp ? wcomp : 0;
-        int32_t ok = ((modbit[i] & acc) != 0) & ((terr[i] & tbit) != 0) & (a >= amin[i]) &
-                     (a <= amax[i]) & ((hd | hc | hp) | (sgate ^ 1));
-        int32_t mod = (modbit[i] & dmod) != 0 ? wme : wmr;
-        int32_t amt = fin[i] ? (a >= ahalf[i] ? wh : a >= afifth[i] ? wm : wl) : wna;
-        int32_t cof = cofreq[i] ? cofr : wcof;
+        int32_t ok = ((b & acc) != 0) & ((terr[i] & tbit) != 0) & (a >= amin[i]) & (a <= amax[i]) &
+                     ((hd | hc | hp) | (sgate ^ 1));
+        int32_t mod = (b & dmod) != 0 ? wme : wmr;
+        int32_t amt = (b & S_FIN) ? (a >= ahalf[i] ? wh : a >= afifth[i] ? wm : wl) : wna;
+        int32_t cof = (b & S_COFREQ) ? cofr : wcof;
         int32_t sum = sec + mod + amt + cof + dconst;
         sum = sum > MINGA_MATCH_SCORE_MAX ? MINGA_MATCH_SCORE_MAX : sum;
         sc[i] = ok ? sum : -1;
