@@ -872,7 +872,9 @@ void bk_forget_keys(broker_t *self, bk_enq_t *enq)
 
 static void s_enqueues_refuse(broker_t *self, int rc)
 {
-    minga_perr_t code = rc == MINGA_EMAPFULL ? MINGA_PERR_STORE_FULL : MINGA_PERR_INTERNAL;
+    bool full = rc == MINGA_EMAPFULL || rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG ||
+                rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+    minga_perr_t code = full ? MINGA_PERR_STORE_FULL : MINGA_PERR_INTERNAL;
     char msg[160];
     snprintf(msg, sizeof msg, "the job(s) could not be stored: %s; nothing was enqueued",
              minga_strerror(rc));
