@@ -1,0 +1,244 @@
+/*
+ * test_match_store.c: scoring runs in the store without the broker (match_store.h) — the
+ * default Jornada imported into a temporary store, scored in 1 shard and in 5 shards run in
+ * reverse order: identical exports; a shard run again after its run merged changes nothing; an
+ * older run never replaces a newer one; a run half done leaves the old candidates in place
+ * until its last shard; abandoned runs leave no staging record behind; bad jobs and a missing
+ * event are errors; the JSON export holds the CSV's rows.
+ */
+#include "minga/demo.h"
+#include "minga/error.h"
+#include "minga/io.h"
+#include "minga/match_store.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char s_dir[64];
+static minga_store_t *s_store;
+
+static int s_setup(void **state)
+{
+    (void)state;
+    char data[64], err[256];
+    snprintf(s_dir, sizeof s_dir, "/tmp/minga-XXXXXX");
+    snprintf(data, sizeof data, "/tmp/minga-d-XXXXXX");
+    if (!mkdtemp(s_dir) || !mkdtemp(data))
+        return -1;
+    if (minga_demo_write(data, MINGA_DEMO_SEED, 1.0, NULL, err, sizeof err) != 0 ||
+        minga_store_open(&s_store, s_dir, MINGA_STORE_CREATE) != 0)
+        return -1;
+    size_t n;
+    const minga_rtype_t *const *all = minga_rtypes(&n);
+    for (size_t i = 0; i < n; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s.csv", data, all[i]->kind);
+        minga_import_opts_t opts = {.event = all[i]->per_event ? MINGA_DEMO_EVENT : NULL};
+        minga_import_report_t rep;
+        int rc = minga_import_file(s_store, all[i], path, &opts, &rep);
+        minga_import_report_clear(&rep);
+        unlink(path);
+        if (rc)
+            return -1;
+    }
+    rmdir(data);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    minga_store_destroy(&s_store);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The demand ids in key order (for cutting shards). */
+static char **s_ids(size_t *n)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    assert_int_equal(minga_store_read_begin(s_store, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, minga_store_dbi(s_store, MINGA_DB_DEMAND), &cur), 0);
+    char **ids = NULL;
+    *n = 0;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        ids = realloc(ids, (*n + 1) * sizeof *ids);
+        ids[(*n)++] = strndup(k.mv_data, k.mv_size);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return ids;
+}
+
+/* Runs shard i of n of run gen; returns the result. */
+static minga_match_shard_result_t s_shard(uint64_t gen, uint32_t i, uint32_t n, int want_rc)
+{
+    size_t nids;
+    char **ids = s_ids(&nids);
+    minga_match_shard_t job = {.event = MINGA_DEMO_EVENT, .gen = gen, .shard = i, .shards = n};
+    minga_match_config_defaults(&job.cfg);
+    job.from = i == 0 ? NULL : ids[nids * i / n];
+    job.to = i + 1 == n ? NULL : ids[nids * (i + 1) / n];
+    minga_match_shard_result_t res;
+    char err[256];
+    assert_int_equal(minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err),
+                     want_rc);
+    for (size_t j = 0; j < nids; j++)
+        free(ids[j]);
+    free(ids);
+    return res;
+}
+
+static char *s_export(bool json, size_t *rows)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(minga_match_export(s_store, MINGA_DEMO_EVENT, json, f, rows), 0);
+    fclose(f);
+    return buf;
+}
+
+static uint64_t s_gen(void)
+{
+    minga_match_summary_t s;
+    assert_int_equal(minga_match_summary(s_store, MINGA_DEMO_EVENT, &s), 0);
+    return s.gen;
+}
+
+static size_t s_staging_records(void)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    size_t n = 0;
+    assert_int_equal(minga_store_read_begin(s_store, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, minga_store_dbi(s_store, MINGA_DB_CANDIDATE), &cur), 0);
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        n += k.mv_size > MINGA_KEY_ID && ((const uint8_t *)k.mv_data)[MINGA_KEY_ID] == 0x01;
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+static void test_runs(void **state)
+{
+    (void)state;
+    minga_match_summary_t sum;
+    assert_int_equal(minga_match_summary(s_store, MINGA_DEMO_EVENT, &sum), MINGA_ENOTFOUND);
+    minga_match_shard_result_t r = s_shard(10, 0, 1, 0);
+    assert_true(r.merged);
+    assert_int_equal(r.demands, 1100);
+    size_t rows1;
+    char *a = s_export(false, &rows1);
+    assert_int_equal(rows1, r.total_candidates);
+    assert_true(rows1 > 1100);
+
+    /* 5 shards in reverse order: the same candidates */
+    for (int i = 4; i >= 0; i--) {
+        r = s_shard(11, (uint32_t)i, 5, 0);
+        assert_int_equal(r.merged, i == 0);
+    }
+    assert_int_equal(s_gen(), 11);
+    size_t rows;
+    char *b = s_export(false, &rows);
+    assert_string_equal(a, b);
+    free(b);
+
+    /* a shard of a merged run again; a shard of an older run: nothing written */
+    r = s_shard(11, 3, 5, 0);
+    assert_true(r.already);
+    r = s_shard(9, 0, 1, 0);
+    assert_true(r.already);
+    assert_false(r.merged);
+    assert_int_equal(s_gen(), 11);
+
+    /* half a run: the old candidates stay until its last shard */
+    s_shard(12, 0, 3, 0);
+    s_shard(12, 2, 3, 0);
+    assert_int_equal(s_gen(), 11);
+    b = s_export(false, &rows);
+    assert_string_equal(a, b);
+    free(b);
+    r = s_shard(12, 1, 3, 0);
+    assert_true(r.merged);
+    assert_int_equal(r.total_demands, 1100);
+    assert_int_equal(s_gen(), 12);
+    b = s_export(false, &rows);
+    assert_string_equal(a, b);
+    free(b);
+
+    /* an abandoned run leaves nothing once a newer one merges */
+    s_shard(13, 0, 2, 0);
+    assert_int_equal(s_staging_records(), 1);
+    s_shard(14, 0, 1, 0);
+    assert_int_equal(s_staging_records(), 0);
+    assert_int_equal(s_gen(), 14);
+
+    /* JSON: the same rows */
+    char *j = s_export(true, &rows);
+    json_error_t je;
+    json_t *arr = json_loads(j, 0, &je);
+    assert_non_null(arr);
+    assert_int_equal(json_array_size(arr), rows1);
+    json_t *first = json_array_get(arr, 0);
+    assert_int_equal(json_integer_value(json_object_get(first, "rank")), 1);
+    assert_true(json_is_number(json_object_get(first, "score")));
+    assert_true(json_array_size(json_object_get(first, "reasons")) > 0);
+    json_decref(arr);
+    free(j);
+    free(a);
+}
+
+static void test_bad_jobs(void **state)
+{
+    (void)state;
+    minga_match_shard_t job = {.event = MINGA_DEMO_EVENT, .gen = 1, .shard = 0, .shards = 0};
+    minga_match_config_defaults(&job.cfg);
+    minga_match_shard_result_t res;
+    char err[256];
+    assert_int_equal(minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err),
+                     MINGA_EINVAL);
+    job.shards = 2;
+    job.shard = 2;
+    assert_int_equal(minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err),
+                     MINGA_EINVAL);
+    job.shard = 0;
+    job.event = "no-such-event";
+    assert_int_equal(minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err),
+                     MINGA_ENOTFOUND);
+    assert_non_null(strstr(err, "no-such-event"));
+    job.event = "bad id!";
+    assert_int_equal(minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err),
+                     MINGA_EINVAL);
+    job.event = MINGA_DEMO_EVENT;
+    job.cfg.k_demand = 0;
+    assert_int_equal(minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err),
+                     MINGA_EINVAL);
+    char buf[16];
+    assert_string_equal(minga_match_score_text(8725, buf, sizeof buf), "87.25");
+    assert_string_equal(minga_match_score_text(10000, buf, sizeof buf), "100.00");
+    assert_string_equal(minga_match_score_text(5, buf, sizeof buf), "0.05");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_bad_jobs),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
