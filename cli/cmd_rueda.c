@@ -118,10 +118,13 @@ static int s_read_ids(s_score_t *s, minga_cli_t *cli)
 static int s_body(const s_score_t *s, uint64_t gen, unsigned i, minga_jobspec_t *spec)
 {
     size_t a = s->nids * i / s->shards, b = s->nids * (i + 1) / s->shards;
-    const char *from = i == 0 ? "" : a < s->nids ? s->ids[a] : s->ids[s->nids - 1];
-    const char *to = i + 1 == s->shards ? "" : b < s->nids ? s->ids[b] : s->ids[s->nids - 1];
-    if (a == b && i > 0)
-        to = from; /* empty range */
+    const char *from = "", *to = "";
+    if (s->nids > 0) {
+        from = i == 0 ? "" : a < s->nids ? s->ids[a] : s->ids[s->nids - 1];
+        to = i + 1 == s->shards ? "" : b < s->nids ? s->ids[b] : s->ids[s->nids - 1];
+        if (a == b && i > 0)
+            to = from; /* empty range */
+    }
     size_t n;
     const minga_cfg_t *table = minga_match_config_table(&n);
     minga_pbuf_t pb;
