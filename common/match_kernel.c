@@ -7,7 +7,10 @@
  *  1. The SoA holds the active offers in the caller's order, padded to a multiple of 8 with
  *     entries whose modality bit is 0 (no demand accepts them: score -1).
  *  2. s_chunk() computes exactly minga_match_pair()'s score (or -1) for each offer of a chunk;
- *     the preferences of the demand's GAD are applied after it, per preference.
+ *     the preferences of the demand's GAD are applied after it, per preference. In the same
+ *     pass it marks (a byte per offer) the scores above the demand's threshold at the start of
+ *     the chunk or above the offer's: a pre-filter, since thresholds only rise and the scan
+ *     tests again; after preferences changed scores the marks are made again (s_filter).
  *  3. A candidate reaches a heap only if its score is strictly above the list's threshold
  *     (the worst score kept, or -1 while the list is not full). Offers are visited in
  *     increasing index for a demand and demands in increasing index for an offer, so an equal
@@ -255,10 +258,9 @@ void minga_match_kernel_destroy(minga_match_kernel_t **self_p)
 
 /* ---- the score loop ---- */
 
-static inline __attribute__((always_inline)) void s_chunk_body(const minga_match_kernel_t *k,
-                                                               const s_dem_t *d, size_t from,
-                                                               size_t len, int32_t *restrict sc,
-                                                               uint32_t nw)
+static inline __attribute__((always_inline)) void
+s_chunk_body(const minga_match_kernel_t *k, const s_dem_t *d, size_t from, size_t len,
+             int32_t *restrict sc, uint32_t nw, int32_t thr, uint8_t *restrict hit)
 {
     const minga_match_ctx_t *c = k->ctx;
     const uint32_t *restrict cat = k->cat + from, *restrict bits = k->bits + from;
@@ -278,6 +280,7 @@ static inline __attribute__((always_inline)) void s_chunk_body(const minga_match
     const int32_t wme = c->w_mod_exact, wmr = c->w_mod_related, wcof = c->w_cof;
     const int32_t wh = c->w_amt_high, wm = c->w_amt_mid, wl = c->w_amt_low, wna = c->w_amt_na;
     const int32_t sgate = c->sector_gate ? 1 : 0;
+    const int32_t *restrict othr = k->othr + from;
     for (size_t i = 0; i < len; i++) {
         uint32_t dh = (w0[i] & m0) | (w1[i] & m1) | (w2[i] & m2);
         if (nw > 3)
@@ -293,48 +296,46 @@ static inline __attribute__((always_inline)) void s_chunk_body(const minga_match
         int32_t cof = (b & S_COFREQ) ? cofr : wcof;
         int32_t sum = sec + mod + amt + cof + dconst;
         sum = sum > MINGA_MATCH_SCORE_MAX ? MINGA_MATCH_SCORE_MAX : sum;
-        sc[i] = ok ? sum : -1;
+        int32_t v = ok ? sum : -1;
+        sc[i] = v;
+        hit[i] = (uint8_t)((v > thr) | (v > othr[i]));
     }
 }
 
-/* Marks, in a bit per offer by groups of 8, the offers with a score above the demand's threshold
- * thr or the offer's own (a pre-filter: thresholds only rise, so the scan tests again). */
+/* Marks, a byte per offer, the scores above thr or above the offer's own threshold. */
 static inline __attribute__((always_inline)) void s_filter_body(const int32_t *restrict sc,
                                                                 const int32_t *restrict othr,
                                                                 size_t len, int32_t thr,
-                                                                uint8_t *restrict grp)
+                                                                uint8_t *restrict hit)
 {
-    for (size_t g = 0; g < len / 8; g++) {
-        uint32_t m = 0;
-        for (size_t j = 0; j < 8; j++)
-            m |= (uint32_t)((sc[g * 8 + j] > thr) | (sc[g * 8 + j] > othr[g * 8 + j])) << j;
-        grp[g] = (uint8_t)m;
-    }
+    for (size_t i = 0; i < len; i++)
+        hit[i] = (uint8_t)((sc[i] > thr) | (sc[i] > othr[i]));
 }
 
 #define S_CHUNK_VARIANTS(suffix, attr)                                                             \
     attr S_OPT static void s_chunk_##suffix(const minga_match_kernel_t *k, const s_dem_t *d,       \
-                                            size_t from, size_t len, int32_t *restrict sc)         \
+                                            size_t from, size_t len, int32_t *restrict sc,         \
+                                            int32_t thr, uint8_t *restrict hit)                    \
     {                                                                                              \
         switch (d->nw) {                                                                           \
         case 1:                                                                                    \
-            s_chunk_body(k, d, from, len, sc, 1);                                                  \
+            s_chunk_body(k, d, from, len, sc, 1, thr, hit);                                        \
             break;                                                                                 \
         case 2:                                                                                    \
-            s_chunk_body(k, d, from, len, sc, 2);                                                  \
+            s_chunk_body(k, d, from, len, sc, 2, thr, hit);                                        \
             break;                                                                                 \
         case 3:                                                                                    \
-            s_chunk_body(k, d, from, len, sc, 3);                                                  \
+            s_chunk_body(k, d, from, len, sc, 3, thr, hit);                                        \
             break;                                                                                 \
         default:                                                                                   \
-            s_chunk_body(k, d, from, len, sc, d->nw);                                              \
+            s_chunk_body(k, d, from, len, sc, d->nw, thr, hit);                                    \
         }                                                                                          \
     }                                                                                              \
     attr S_OPT static void s_filter_##suffix(const int32_t *restrict sc,                           \
                                              const int32_t *restrict othr, size_t len,             \
-                                             int32_t thr, uint8_t *restrict grp)                   \
+                                             int32_t thr, uint8_t *restrict hit)                   \
     {                                                                                              \
-        s_filter_body(sc, othr, len, thr, grp);                                                    \
+        s_filter_body(sc, othr, len, thr, hit);                                                    \
     }
 
 S_CHUNK_VARIANTS(scalar, )
@@ -415,8 +416,8 @@ static void s_prefs(const minga_match_kernel_t *k, const s_dem_t *d, size_t from
     }
 }
 
-/* Feeds a scored chunk to the demand's list and to the offers' lists; grp marks the groups
- * of 8 that may hold a candidate. */
+/* Feeds a scored chunk to the demand's list and to the offers' lists; grp marks (a byte per
+ * offer, read 8 at a time) the offers that may be candidates. */
 static void s_scan(minga_match_kernel_t *k, const s_dem_t *d, size_t from, size_t len,
                    const int32_t *sc, const uint8_t *grp, minga_match_topk_t *out, int32_t *dthr)
 {
@@ -424,8 +425,10 @@ static void s_scan(minga_match_kernel_t *k, const s_dem_t *d, size_t from, size_
     uint32_t *dn = &out->demand_n[d->index];
     int32_t *othr = k->othr + from;
     for (size_t g = 0; g < len / 8; g++) {
-        for (uint32_t m = grp[g]; m; m &= m - 1) {
-            size_t j = g * 8 + (size_t)__builtin_ctz(m);
+        uint64_t m;
+        memcpy(&m, grp + g * 8, 8);
+        for (; m; m &= m - 1) {
+            size_t j = g * 8 + (size_t)__builtin_ctzll(m) / 8;
             uint32_t oi = k->idx[from + j];
             if (sc[j] > *dthr) {
                 minga_match_topk_push(dl, dn, out->k_demand, (minga_match_item_t){sc[j], oi});
@@ -445,8 +448,8 @@ minga_match_path_t minga_match_kernel_score(minga_match_kernel_t *k,
                                             const minga_match_demand_t *demands, size_t ndemands,
                                             minga_match_topk_t *out, minga_match_path_t path)
 {
-    void (*chunk)(const minga_match_kernel_t *, const s_dem_t *, size_t, size_t, int32_t *) =
-        s_chunk_scalar;
+    void (*chunk)(const minga_match_kernel_t *, const s_dem_t *, size_t, size_t, int32_t *, int32_t,
+                  uint8_t *) = s_chunk_scalar;
     void (*filter)(const int32_t *, const int32_t *, size_t, int32_t, uint8_t *) = s_filter_scalar;
     minga_match_path_t used = MINGA_MATCH_PATH_SCALAR;
 #if defined(__x86_64__) || defined(__i386__)
@@ -466,7 +469,7 @@ minga_match_path_t minga_match_kernel_score(minga_match_kernel_t *k,
     for (size_t p = k->n; p < k->npad; p++)
         k->othr[p] = MINGA_MATCH_SCORE_MAX;
     int32_t sc[S_CHUNK] __attribute__((aligned(64)));
-    uint8_t grp[S_CHUNK / 8];
+    uint8_t grp[S_CHUNK] __attribute__((aligned(64)));
     s_dem_t blk[S_BLOCK];
     int32_t dthr[S_BLOCK];
     for (size_t b = 0; b < ndemands; b += S_BLOCK) {
@@ -479,10 +482,11 @@ minga_match_path_t minga_match_kernel_score(minga_match_kernel_t *k,
         for (size_t from = 0; from < k->npad; from += S_CHUNK) {
             size_t len = k->npad - from < S_CHUNK ? k->npad - from : S_CHUNK;
             for (size_t j = 0; j < nb; j++) {
-                chunk(k, &blk[j], from, len, sc);
-                if (blk[j].pref_from < blk[j].pref_to)
+                chunk(k, &blk[j], from, len, sc, dthr[j], grp);
+                if (blk[j].pref_from < blk[j].pref_to) {
                     s_prefs(k, &blk[j], from, len, sc);
-                filter(sc, k->othr + from, len, dthr[j], grp);
+                    filter(sc, k->othr + from, len, dthr[j], grp);
+                }
                 s_scan(k, &blk[j], from, len, sc, grp, out, &dthr[j]);
             }
         }

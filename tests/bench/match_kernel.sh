@@ -93,6 +93,8 @@ md = f"""# Matching kernel benchmark
 - machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; {res['machine']['compiler']}
 - command: `tests/bench/match_kernel.sh` (build: `cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo`,
   every process pinned to one core with `taskset -c 0`)
+- times are each process's thread CPU time (`CLOCK_THREAD_CPUTIME_ID`, Python's
+  `time.thread_time()`), so the figures are per core even while other work shares the machine
 - data: `minga demo-data --scale S` generated in memory (seed 2026), event jornada-2026,
   default weights, K = 10 per demand and per offer
 - pairs = demands × all offers; "event gates": offers not valid on both days, or whose
