@@ -146,12 +146,13 @@ bpid=$(cat "$work/s/run/minga-broker.pid")
 run "$bin/bench_broker" fill --store "$work/s" --jobs "$FILL"
 record "$(mem "$bpid" "after enqueueing")" "grep -E 'VmHWM|RssAnon|RssFile' /proc/$bpid/status"
 kill -9 "$bpid" # a crash, not a clean stop: recovery may not lean on a tidy shutdown
-while kill -0 "$bpid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$bpid/stat" 2>/dev/null)" != Z ]; do
-    sleep 0.05
-done
+# gone when its pid file's lock is free (its last thread has exited), not when its main
+# thread is a zombie
+until flock -n "$work/s/run/minga-broker.pid" true; do sleep 0.05; done
 t0=$(date +%s%N)
-"$bin/minga" --store "$work/s" up --test-workers 0 --match-workers 0 --notify-workers 0 \
-    --report-workers 0 >/dev/null
+"$bin/minga" --store "$work/s" --timeout 60 up --test-workers 0 --match-workers 0 \
+    --notify-workers 0 --report-workers 0 >/dev/null ||
+    { tail -n 20 "$work/s/log/minga-broker.log" >&2; exit 1; }
 t1=$(date +%s%N)
 bpid=$(cat "$work/s/run/minga-broker.pid")
 record "$(jq -nc --argjson ms $(((t1 - t0) / 1000000)) --argjson jobs "$FILL" \

@@ -12,7 +12,7 @@ wait_state "$id" leased
 q1=$(m submit test.echo --json '{"n": 1}')
 q2=$(m submit test.echo --json '{"n": 2}')
 kill -9 "$b"
-for _ in $(seq 50); do alive "$b" || break; sleep 0.1; done
+wait_unlocked minga-broker
 out=$(up --test-workers 1)
 expect_eq "only the broker restarts" "$(grep -c iniciado <<<"$out")" 1
 grep -q "^minga-broker iniciado" <<<"$out" || fail "the broker was not restarted: $out"

@@ -61,3 +61,14 @@ alive() {
 # up ARGS...: `minga up` with only the test workers asked for (0 of every other family, so
 # that worker counts do not depend on which worker binaries this build has).
 up() { m up --match-workers 0 --notify-workers 0 --report-workers 0 "$@"; }
+
+# wait_unlocked NAME: waits until STORE/run/NAME.pid is no longer locked (a killed process is
+# gone only when its last thread has exited and closed the file).
+wait_unlocked() {
+    local f=$STORE/run/$1.pid
+    for _ in $(seq 100); do
+        flock -n "$f" true 2>/dev/null && return 0
+        sleep 0.05
+    done
+    fail "$f is still locked"
+}
