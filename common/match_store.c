@@ -502,6 +502,7 @@ static int s_score_shard(minga_store_t *store, const minga_match_shard_t *job, m
         mdb_txn_abort(txn);
     if (rc == 0)
         rc = minga_match_data_prepare(&d, &job->cfg, err, errcap);
+    uint64_t t0 = minga_now_ms();
     minga_match_kernel_t *k = NULL;
     minga_match_topk_t t;
     memset(&t, 0, sizeof t);
@@ -510,6 +511,7 @@ static int s_score_shard(minga_store_t *store, const minga_match_shard_t *job, m
             0) {
         minga_match_kernel_score(k, d.pdemands, d.ndemands, &t, MINGA_MATCH_PATH_AUTO);
         minga_match_topk_finish(&t);
+        result->score_ms = minga_now_ms() - t0;
         s_pack_shard(&b->pk, job, &d, &t);
         result->demands = d.ndemands;
         result->offers = d.noffers;
@@ -537,7 +539,10 @@ int minga_match_run_shard(minga_store_t *store, const minga_match_shard_t *job,
         progress(0, 3, "leyendo ofertas y demandas", arg);
     minga_pbuf_t b;
     minga_pbuf_init(&b);
+    uint64_t t0 = minga_now_ms();
     rc = s_score_shard(store, job, &b, result, err, errcap);
+    uint64_t t1 = minga_now_ms();
+    result->read_ms = t1 - t0 - result->score_ms;
     if (rc == 0) {
         if (progress)
             progress(2, 3, "guardando candidatos", arg);
@@ -550,6 +555,7 @@ int minga_match_run_shard(minga_store_t *store, const minga_match_shard_t *job,
                         .errcap = errcap};
         rc = minga_store_write(store, s_commit, &c);
         s_commit_free(&c);
+        result->store_ms = minga_now_ms() - t1;
         if (rc && !err[0])
             snprintf(err, errcap, "storing the shard's candidates: %s", minga_strerror(rc));
     } else if (!err[0]) {

@@ -54,6 +54,7 @@ typedef struct {
     bool already;         /* this run, or a newer one, was merged before: nothing written */
     size_t total_demands; /* when merged: the run's demands and candidates */
     size_t total_candidates;
+    uint64_t read_ms, score_ms, store_ms; /* reading and preparing, the kernel, the write */
 } minga_match_shard_result_t;
 
 /* Called with the shard's progress (done of total, a short Spanish text). */
