@@ -11,11 +11,12 @@
  *   reference  minga_match_pair() on every pair, the first N demands (all by default);
  * checks that the three agree (per-demand and per-offer lists; the reference on its demands),
  * and prints one JSON object with the figures. Times are the thread's CPU time
- * (CLOCK_THREAD_CPUTIME_ID), so that figures are per core even on a busy machine. Pairs count every offer; the kernel skips the
- * offers that fail an event-wide gate (validity, attendance) at build time, so --all-offers 1
- * marks every offer valid and attending to time the loop on all of them. --dump writes the prepared
- * arrays for the NumPy peer (match_numpy.py); --compare reads the NumPy peer's per-demand lists and
- * checks them against the kernel's for the demands it scored.
+ * (CLOCK_THREAD_CPUTIME_ID), so that figures are per core even on a busy machine. Pairs count
+ * every offer; the kernel skips the offers that fail an event-wide gate (validity, attendance)
+ * at build time, so --all-offers 1 marks every offer valid and attending to time the loop on
+ * all of them. --dump writes the prepared arrays for the NumPy peer (match_numpy.py);
+ * --compare reads the NumPy peer's per-demand lists and checks them against the kernel's for
+ * the demands it scored.
  */
 #include "minga/demo.h"
 #include "minga/error.h"
