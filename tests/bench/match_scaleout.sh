@@ -84,6 +84,13 @@ for w in 1 2; do
         [ "$sum" = "$ref" ] || { echo "match_scaleout.sh: export differs with $w workers" >&2; exit 1; }
     done
     wall[$w]=$best
+    if [ $w = 1 ]; then
+        # the phases of the last run's shards, from the worker's log
+        phases=$(grep -o 'read [0-9]* ms, score [0-9]* ms, store [0-9]* ms' \
+            "$S20/log/minga-match-worker-1.log" | tail -n "$shards" |
+            awk '{r += $2; s += $5; if ($8 > m) m = $8; t += $8}
+                 END {printf "{\"read_ms_total\": %d, \"score_ms_total\": %d, \"store_ms_total\": %d, \"store_ms_max\": %d}", r, s, t, m}')
+    fi
     m=""
     for p in $pids; do m="$m{$(mem_of $p)},"; done
     mem[$w]="[${m%,}]"
@@ -101,6 +108,7 @@ cat >"$out/match.scaleout.json" <<EOF
   "scale": $scale, "shards": $shards,
   "workers_1": {"wall_s": $(printf '%.3f' "${wall[1]}"), "worker_cpu_s": $(printf '%.2f' "${cpu[1]}"), "memory": ${mem[1]}},
   "workers_2": {"wall_s": $(printf '%.3f' "${wall[2]}"), "worker_cpu_s": $(printf '%.2f' "${cpu[2]}"), "memory": ${mem[2]}},
+  "phases_1_worker": $phases,
   "speedup_2_over_1": $(printf '%.2f' "$(echo "${wall[1]} / ${wall[2]}" | bc -l)"),
   "exports_equal": true
 }
