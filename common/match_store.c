@@ -3,7 +3,8 @@
  * candidates back (see match_store.h for the layout and the protocol of a run).
  *
  * A shard's staging record: {v, gen, shard, shards, demands: N, by_demand: [E...],
- * by_offer: [E...]} where E = [demand, gad, offer, cooperante, score, [reasons]].
+ * by_offer: [E...]} where E is one bin (score, reasons, demand, gad, offer, cooperante; see
+ * s_pack_entry): one object per entry keeps the merge's unpacking cheap.
  */
 #include "minga/match_store.h"
 
@@ -39,20 +40,30 @@ static void s_key_staging(uint8_t *key, uint64_t gen, uint32_t shard)
 
 /* ---- packing a shard ---- */
 
+/* An entry of a shard's lists as one bin: score u32, n u8, n reasons u32, then demand, gad,
+ * offer and cooperante, each a length byte and its bytes (big-endian integers). */
 static void s_pack_entry(msgpack_packer *pk, const minga_match_data_t *d, size_t di, size_t oi,
                          int32_t score)
 {
     minga_match_why_t why;
     minga_match_pair(&d->ctx, &d->pdemands[di], &d->poffers[oi], &why);
-    msgpack_pack_array(pk, 6);
-    minga_pk_str(pk, d->demands[di]->id);
-    minga_pk_str(pk, d->demands[di]->gad);
-    minga_pk_str(pk, d->offers[oi]->id);
-    minga_pk_str(pk, d->offers[oi]->cooperante);
-    msgpack_pack_int32(pk, score);
-    msgpack_pack_array(pk, why.n);
-    for (uint32_t i = 0; i < why.n; i++)
-        msgpack_pack_uint32(pk, why.r[i]);
+    const char *str[4] = {d->demands[di]->id, d->demands[di]->gad, d->offers[oi]->id,
+                          d->offers[oi]->cooperante};
+    uint8_t buf[5 + 4 * MINGA_MATCH_REASONS_MAX + 4 * (1 + MINGA_KEY_ID)];
+    size_t at = 0;
+    minga_key_u32(buf, (uint32_t)score);
+    buf[4] = (uint8_t)why.n;
+    at = 5;
+    for (uint32_t i = 0; i < why.n; i++, at += 4)
+        minga_key_u32(buf + at, why.r[i]);
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(str[i]) > MINGA_KEY_ID ? MINGA_KEY_ID : strlen(str[i]);
+        buf[at++] = (uint8_t)n;
+        memcpy(buf + at, str[i], n);
+        at += n;
+    }
+    msgpack_pack_bin(pk, at);
+    msgpack_pack_bin_body(pk, buf, at);
 }
 
 static void s_pack_shard(msgpack_packer *pk, const minga_match_shard_t *job,
@@ -88,20 +99,22 @@ static void s_pack_shard(msgpack_packer *pk, const minga_match_shard_t *job,
 /* ---- the merge ---- */
 
 typedef struct {
-    const msgpack_object *f; /* the entry's 6 fields */
+    const char *p;
+    uint32_t n;
+} s_sv_t;
+
+/* A parsed entry: demand, gad, offer, cooperante; score; reasons (big-endian u32s). */
+typedef struct {
+    s_sv_t f[4];
+    int32_t score;
+    uint32_t nr;
+    const uint8_t *r;
 } s_entry_t;
 
-static int s_str_cmp(const msgpack_object *a, const msgpack_object *b)
+static int s_str_cmp(const s_sv_t *a, const s_sv_t *b)
 {
-    uint32_t n = a->via.str.size < b->via.str.size ? a->via.str.size : b->via.str.size;
-    int c = memcmp(a->via.str.ptr, b->via.str.ptr, n);
-    return c ? c : a->via.str.size < b->via.str.size ? -1 : a->via.str.size > b->via.str.size;
-}
-
-static int64_t s_score(const s_entry_t *e)
-{
-    return e->f[4].type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)e->f[4].via.u64
-                                                           : e->f[4].via.i64;
+    int c = memcmp(a->p, b->p, a->n < b->n ? a->n : b->n);
+    return c ? c : a->n < b->n ? -1 : a->n > b->n;
 }
 
 /* Demand, then better first (score descending, offer ascending): the rank order. */
@@ -111,23 +124,31 @@ static int s_cmp_rank(const void *a, const void *b)
     int c = s_str_cmp(&x->f[0], &y->f[0]);
     if (c)
         return c;
-    if (s_score(x) != s_score(y))
-        return s_score(x) > s_score(y) ? -1 : 1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     return s_str_cmp(&x->f[2], &y->f[2]);
 }
 
-static bool s_entry_ok(const msgpack_object *o)
+/* Parses an entry (untrusted bytes: every length is checked). */
+static bool s_entry_parse(const msgpack_object *o, s_entry_t *e)
 {
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 6)
+    if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size < 5)
         return false;
-    const msgpack_object *f = o->via.array.ptr;
-    for (int i = 0; i < 4; i++)
-        if (f[i].type != MSGPACK_OBJECT_STR || f[i].via.str.size == 0 ||
-            f[i].via.str.size > MINGA_KEY_ID)
+    const uint8_t *b = (const uint8_t *)o->via.bin.ptr;
+    size_t len = o->via.bin.size, at = 5;
+    e->score = (int32_t)minga_key_get_u32(b);
+    e->nr = b[4];
+    e->r = b + 5;
+    if (e->score < 0 || e->nr > MINGA_MATCH_REASONS_MAX || len < 5 + 4 * (size_t)e->nr)
+        return false;
+    at += 4 * (size_t)e->nr;
+    for (int i = 0; i < 4; i++) {
+        if (at >= len || b[at] == 0 || b[at] > MINGA_KEY_ID || at + 1 + b[at] > len)
             return false;
-    return (f[4].type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-            f[4].type == MSGPACK_OBJECT_NEGATIVE_INTEGER) &&
-           f[5].type == MSGPACK_OBJECT_ARRAY;
+        e->f[i] = (s_sv_t){(const char *)b + at + 1, b[at]};
+        at += 1 + (size_t)b[at];
+    }
+    return at == len;
 }
 
 typedef struct {
@@ -175,9 +196,9 @@ static int s_add_entries(const msgpack_object *list, s_entry_t **v, size_t *n)
         return MINGA_ENOMEM;
     *v = g;
     for (uint32_t i = 0; i < list->via.array.size; i++) {
-        if (!s_entry_ok(&list->via.array.ptr[i]))
+        if (!s_entry_parse(&list->via.array.ptr[i], &g[*n]))
             return MINGA_EFORMAT;
-        g[(*n)++].f = list->via.array.ptr[i].via.array.ptr;
+        (*n)++;
     }
     return 0;
 }
@@ -236,8 +257,8 @@ static int s_read_staging(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_
 static int s_cmp_for_offer(const void *a, const void *b)
 {
     const s_entry_t *x = a, *y = b;
-    if (s_score(x) != s_score(y))
-        return s_score(x) > s_score(y) ? -1 : 1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     return s_str_cmp(&x->f[0], &y->f[0]);
 }
 
@@ -258,7 +279,7 @@ static int s_offer_extras(s_commit_t *c, s_entry_t **out, size_t *n)
     for (size_t b = 0; b < nb; b++)
         pos[b] = c->run_start[b];
     for (;;) {
-        const msgpack_object *min = NULL;
+        const s_sv_t *min = NULL;
         for (size_t b = 0; b < nb; b++)
             if (pos[b] < c->run_start[b + 1] &&
                 (!min || s_str_cmp(&c->by_offer[pos[b]].f[2], min) < 0))
@@ -319,7 +340,7 @@ static int s_put_candidate(MDB_txn *txn, MDB_dbi dbi, const char *event, const s
 {
     uint8_t key[S_KEY_LEN];
     char demand[MINGA_KEY_ID + 1];
-    snprintf(demand, sizeof demand, "%.*s", (int)e->f[0].via.str.size, e->f[0].via.str.ptr);
+    snprintf(demand, sizeof demand, "%.*s", (int)e->f[0].n, e->f[0].p);
     s_key_event(key, event);
     minga_key_id(key + MINGA_KEY_ID, demand);
     minga_key_u16(key + 2 * MINGA_KEY_ID, (uint16_t)rank);
@@ -330,12 +351,14 @@ static int s_put_candidate(MDB_txn *txn, MDB_dbi dbi, const char *event, const s
     minga_pk_kv_uint(&b->pk, "gen", gen);
     for (int i = 0; i < 4; i++) {
         minga_pk_str(&b->pk, names[i]);
-        minga_pk_strn(&b->pk, e->f[i].via.str.ptr, e->f[i].via.str.size);
+        minga_pk_strn(&b->pk, e->f[i].p, e->f[i].n);
     }
     minga_pk_str(&b->pk, "score");
-    msgpack_pack_object(&b->pk, e->f[4]);
+    msgpack_pack_uint32(&b->pk, (uint32_t)e->score);
     minga_pk_str(&b->pk, "reasons");
-    msgpack_pack_object(&b->pk, e->f[5]);
+    msgpack_pack_array(&b->pk, e->nr);
+    for (uint32_t i = 0; i < e->nr; i++)
+        msgpack_pack_uint32(&b->pk, minga_key_get_u32(e->r + 4 * i));
     MDB_val k = {S_KEY_LEN, key}, v = {b->sbuf.size, b->sbuf.data};
     return mdb_put(txn, dbi, &k, &v, 0);
 }
