@@ -56,7 +56,7 @@ NOTES = """
 ## Notes
 
 - The kernel's floor (100 M pairs/s/core, 5× NumPy) holds in every row; DESIGN §6's aim of
-  1 G pairs/s/core is approached (0.86–1.2 G over the runs) only at scale 20 with the event's
+  1 G pairs/s/core is approached (0.84–1.2 G over the runs) only at scale 20 with the event's
   gates, which leave part of the offers out; with every offer active it is 0.4–0.65 G. What
   remains per pair after the vectorised score pass is the scan of the marked candidates and
   the heap pushes for offers whose top-K list is not full yet (rare offers keep their threshold
@@ -64,10 +64,12 @@ NOTES = """
 - Figures move by ±20 % between runs on this shared 2-core machine (other sessions build and
   test on it); thread CPU time removes the waiting, not the cache sharing.
 - Through the broker, the run's last shard merges every shard's lists in one write transaction
-  (atomic replacement); that merge is serial and was about 1.5 s of the ~4.2 s of worker CPU at
-  scale 20 in an idle moment, which caps the 2-worker speed-up near 1.45× (Amdahl) before any
-  other load; with both cores busy with other sessions the measured speed-up is lower still.
-  A cheaper merge (compact binary entries instead of msgpack arrays) is the next step.
+  (atomic replacement); that merge is serial: about 1.1 s of the ~3.5 s of worker CPU at
+  scale 20 in 8 shards when the machine is quiet, which caps the 2-worker speed-up near 1.5×
+  (Amdahl) before any other load; with both cores busy with other sessions (load average
+  above 3 during these runs) the measured speed-up is lower still. Every shard also reads and
+  prepares all 30,000 offers (~0.3 s each). Next steps: cache the prepared offers per store
+  snapshot in the worker, and merge per offer range in parallel jobs.
 """
 work, out, tags = sys.argv[1], sys.argv[2], sys.argv[3:]
 cpu = "?"
