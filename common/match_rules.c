@@ -11,6 +11,7 @@
 #include "minga/codes.h"
 #include "minga/error.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,11 +98,19 @@ int minga_match_config_load(minga_match_config_t *cfg, const char *file, char *e
 
 /* ---- code indexes ---- */
 
+/* The index of code in list: an exact code of the short word lists first (stored records
+ * hold canonical codes), else minga_code_find()'s matching. */
 static int s_index(minga_codelist_t list, const char *code)
 {
     size_t n;
     const minga_code_t *all = minga_codes(list, &n);
-    const minga_code_t *c = code ? minga_code_find(list, code) : NULL;
+    if (!code)
+        return -1;
+    if (list != MINGA_CL_DAC && list != MINGA_CL_CANTON && n <= 32)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(all[i].code, code) == 0)
+                return (int)i;
+    const minga_code_t *c = minga_code_find(list, code);
     return c ? (int)(c - all) : -1;
 }
 
@@ -164,7 +173,27 @@ static const struct {
     {"pasantias", {"pasantias", "capacitacion"}},
 };
 
+/* The masks by modality index, and the index of subvención, computed once. */
+static uint32_t s_accepts[32];
+static uint8_t s_financial;
+static pthread_once_t s_modality_once = PTHREAD_ONCE_INIT;
+
+static uint32_t s_accepts_slow(uint8_t m);
+
+static void s_modality_init(void)
+{
+    for (uint8_t m = 0; m < 32; m++)
+        s_accepts[m] = s_accepts_slow(m);
+    s_financial = (uint8_t)s_index(MINGA_CL_MODALITY, "subvencion");
+}
+
 uint32_t minga_match_modality_accepts(uint8_t m)
+{
+    pthread_once(&s_modality_once, s_modality_init);
+    return m < 32 ? s_accepts[m] : 0;
+}
+
+static uint32_t s_accepts_slow(uint8_t m)
 {
     size_t n;
     const minga_code_t *all = minga_codes(MINGA_CL_MODALITY, &n);
@@ -186,7 +215,8 @@ uint32_t minga_match_modality_accepts(uint8_t m)
 
 uint8_t minga_match_modality_financial(void)
 {
-    return (uint8_t)s_index(MINGA_CL_MODALITY, "subvencion");
+    pthread_once(&s_modality_once, s_modality_init);
+    return s_financial;
 }
 
 /* ---- preparing records ---- */
@@ -351,12 +381,20 @@ static void s_ctx_equity(minga_match_ctx_t *ctx, const minga_match_config_t *cfg
     uint32_t best = 0;
     for (size_t c = 0; c < MINGA_MATCH_NCANTONS; c++) {
         ctx->population[c] = gad_population ? gad_population[c] : c < n ? cantons[c].population : 0;
-        uint32_t cov = 0;
-        for (size_t o = 0; o < noffers; o++)
-            cov += offers[o].valid && offers[o].attends && s_has(offers[o].cantons, (int)c);
-        ctx->coverage[c] = cov;
-        best = cov > best ? cov : best;
+        ctx->coverage[c] = 0;
     }
+    for (size_t o = 0; o < noffers; o++) {
+        if (!offers[o].valid || !offers[o].attends)
+            continue;
+        for (int w = 0; w < MINGA_MATCH_CANTON_WORDS; w++)
+            for (uint32_t x = offers[o].cantons[w]; x; x &= x - 1) {
+                int c = w * 32 + __builtin_ctz(x);
+                if (c < MINGA_MATCH_NCANTONS)
+                    ctx->coverage[c]++;
+            }
+    }
+    for (size_t c = 0; c < MINGA_MATCH_NCANTONS; c++)
+        best = ctx->coverage[c] > best ? ctx->coverage[c] : best;
     for (size_t c = 0; c < MINGA_MATCH_NCANTONS; c++) {
         ctx->small[c] = ctx->population[c] <= cfg->equity_population;
         ctx->underserved[c] =
