@@ -28,7 +28,8 @@
  *   any       SIGTERM, SIGINT, minga_worker_stop()  RELEASE pending jobs, READY with     DRAINING
  *                                                   capacity 0 (s_start_drain)
  *   DRAINING  JOB (sent before the READY arrived)   RELEASE it (s_on_job)               DRAINING
- *   DRAINING  handler END                           DONE or FAIL (s_on_end)             DRAINING
+ *   DRAINING  handler END                           DONE, FAIL, or RELEASE if the       DRAINING
+ *                                                   handler handed it back (s_on_end)
  *   DRAINING  nothing held                          DISCONNECT (s_finish_drain)         STOPPED
  *   DRAINING  drain time-out                        RELEASE what runs, DISCONNECT       STOPPED
  *                                                   (s_finish_drain)
@@ -87,6 +88,7 @@ struct minga_task_t {
     uint8_t *result;
     size_t result_size;
     bool failed, retryable;
+    bool hand_back; /* minga_task_hand_back(): RELEASE instead of DONE/FAIL */
     char code[64];
     char message[512];
     /* Progress throttle, handler thread only. */
@@ -355,6 +357,11 @@ void minga_task_fail(minga_task_t *task, bool retryable, const char *code, const
     va_start(ap, fmt);
     vsnprintf(task->message, sizeof task->message, fmt, ap);
     va_end(ap);
+}
+
+void minga_task_hand_back(minga_task_t *task)
+{
+    task->hand_back = true;
 }
 
 bool minga_task_draining(const minga_task_t *task)
@@ -973,7 +980,9 @@ static void s_on_end(minga_worker_t *self, s_slot_t *slot, minga_task_t *task)
 {
     slot->task = NULL;
     if (!task->abandoned) {
-        if (task->failed)
+        if (task->hand_back)
+            s_send_release(self, task->id);
+        else if (task->failed)
             s_send_fail(self, task->id, task->retryable, task->code, task->message);
         else
             s_send_done(self, task->id, task->result, task->result_size);

@@ -46,8 +46,20 @@ static int s_sleep_handler(minga_task_t *task, void *arg)
     return minga_task_set_result(task, body, size);
 }
 
+/* A long handler that stops when the worker drains and hands its job back. */
+static int s_long_handler(minga_task_t *task, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 500 && !minga_task_draining(task); i++)
+        zclock_sleep(10);
+    if (minga_task_draining(task))
+        minga_task_hand_back(task);
+    return 0;
+}
+
 static const minga_handler_t s_table[] = {
     {"t.sleep", s_sleep_handler, NULL},
+    {"t.long", s_long_handler, NULL},
     {NULL, NULL, NULL},
 };
 
@@ -183,8 +195,9 @@ static void test_state_machine(void **state)
     assert_int_equal(s_recv_cmd(&f, &m, 3000), MINGA_CMD_READY);
     assert_int_equal(s_uint(&m, "capacity"), 2);
     const msgpack_object *types = minga_pobj_get(m.root, "types");
-    assert_int_equal(types->via.array.size, 1);
+    assert_int_equal(types->via.array.size, 2);
     assert_true(minga_pobj_str_eq(&types->via.array.ptr[0], "t.sleep"));
+    assert_true(minga_pobj_str_eq(&types->via.array.ptr[1], "t.long"));
     char *name = minga_pobj_strdup(minga_pobj_get(m.root, "name"));
     assert_true(strncmp(name, "unit@", 5) == 0);
     free(name);
@@ -244,20 +257,25 @@ static void test_state_machine(void **state)
     zframe_destroy(&old);
     s_send_welcome(&f, 100);
 
-    /* drain: a job in hand finishes, the capacity drops to what is held, then DISCONNECT */
+    /* drain: a job in hand finishes, a long one hands itself back, the capacity drops to 0,
+     * a job that arrives anyway is released, then DISCONNECT */
     s_send_job(&f, 11, "t.sleep", 300);
+    s_send_job(&f, 13, "t.long", 0);
     zclock_sleep(50);
     minga_worker_stop();
     assert_int_equal(s_recv_cmd(&f, &m, 3000), MINGA_CMD_READY);
     assert_int_equal(minga_pobj_uint(minga_pobj_get(m.root, "capacity"), 99), 0);
     s_send_job(&f, 12, "t.sleep", 0); /* arrives while draining: handed back */
-    bool released = false, done = false;
+    bool released = false, done = false, handed_back = false;
     while ((cmd = s_recv_cmd(&f, &m, 3000)) != MINGA_CMD_DISCONNECT) {
         assert_true(cmd == MINGA_CMD_RELEASE || cmd == MINGA_CMD_DONE || cmd == MINGA_CMD_READY);
         released |= cmd == MINGA_CMD_RELEASE && s_uint(&m, "id") == 12;
+        handed_back |= cmd == MINGA_CMD_RELEASE && s_uint(&m, "id") == 13;
         done |= cmd == MINGA_CMD_DONE && s_uint(&m, "id") == 11;
+        assert_false(cmd == MINGA_CMD_DONE && s_uint(&m, "id") == 13);
     }
     assert_true(released);
+    assert_true(handed_back);
     assert_true(done);
     int rc = -1;
     assert_int_equal(zsock_recv(f.runner, "i", &rc), 0);

@@ -118,7 +118,12 @@ void minga_task_fail(minga_task_t *task, bool retryable, const char *code, const
     __attribute__((format(printf, 4, 5)));
 
 /* True once the worker is draining: a long handler may stop early, call
- * minga_task_fail(task, true, "worker_shutdown", ...) and return, handing its job back. */
+ * minga_task_hand_back(task) and return, so that another worker runs the job. */
 bool minga_task_draining(const minga_task_t *task);
+
+/* Hands the job back instead of answering it: when the handler returns (whatever it
+ * returns), the runtime sends RELEASE, the broker queues the job again at once and the attempt
+ * is not counted. For a handler that stops early because the worker is draining. */
+void minga_task_hand_back(minga_task_t *task);
 
 #endif
