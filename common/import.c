@@ -39,7 +39,6 @@ typedef struct {
     int keylen;        /* -1 for a bad row */
     size_t voff, vlen; /* the encoded value in the arena */
     bool bad;          /* an error was reported for this row */
-    char id[100];      /* the record's id as the change log and messages show it */
 } s_row_t;
 
 typedef struct {
@@ -67,7 +66,6 @@ typedef struct {
     bool event_ok;         /* per-event kinds: the event exists */
     uint64_t slots;        /* the event's slot count, for participants */
     msgpack_sbuffer arena; /* every row's encoded value, one after the other */
-    msgpack_packer pk;
 } s_import_t;
 
 static void s_error(s_import_t *im, long line, int column, const char *field, const char *fmt, ...)
@@ -101,7 +99,7 @@ void minga_import_report_clear(minga_import_report_t *report)
 static void s_check_row_refs(s_import_t *im, const void *rec, long line);
 static void s_check_record(s_import_t *im, void *rec, long line);
 static int s_set_event(s_import_t *im, void *rec);
-static void s_display_id(const s_import_t *im, const void *rec, char *out, size_t cap);
+static void s_key_text(const s_import_t *im, const s_row_t *row, bool full, char *out, size_t cap);
 
 /* Ends a parsed record: cross-field rules and references (when its fields were good), its
  * key and its encoding into the arena; the row joins the list, the record is left for reuse. */
@@ -120,10 +118,8 @@ static int s_finish_row(s_import_t *im, void *rec, long line, bool bad)
     }
     if (!row.bad) {
         row.keylen = minga_record_key(im->type, rec, row.key);
-        s_display_id(im, rec, row.id, sizeof row.id);
         row.voff = im->arena.size;
-        minga_record_pack(im->type, rec, &im->pk);
-        if (!im->arena.data)
+        if (minga_record_append(im->type, rec, &im->arena) != 0)
             return MINGA_ENOMEM;
         row.vlen = im->arena.size - row.voff;
     }
@@ -577,18 +573,27 @@ static void s_check_row_refs(s_import_t *im, const void *rec, long line)
     }
 }
 
-static void s_display_id(const s_import_t *im, const void *rec, char *out, size_t cap)
+/* The id a row's key stands for ("0101", "of-7"); with full, per-event keys include the event
+ * ("jornada-2026/0101") and preferences both parties. Made from the key only when a message
+ * or the change log needs it. */
+static void s_key_text(const s_import_t *im, const s_row_t *row, bool full, char *out, size_t cap)
 {
-    const minga_rtype_t *t = im->type;
-    if (t == &minga_rtype_preference) {
-        const minga_preference_t *p = rec;
-        snprintf(out, cap, "%s/%s/%s", p->event, p->from, p->to);
+    char part[3][MINGA_KEY_ID + 1];
+    if (row->keylen == 2) {
+        snprintf(out, cap, "%04u", (unsigned)minga_key_get_u16(row->key));
         return;
     }
-    char *id = minga_field_format(&t->fields[t->id_field], rec);
-    snprintf(out, cap, "%s%s%s", t->per_event ? im->opts->event : "", t->per_event ? "/" : "",
-             id ? id : "?");
-    free(id);
+    int n = row->keylen / MINGA_KEY_ID;
+    for (int i = 0; i < n && i < 3; i++) {
+        memcpy(part[i], row->key + i * MINGA_KEY_ID, MINGA_KEY_ID);
+        part[i][MINGA_KEY_ID] = '\0';
+    }
+    if (im->type == &minga_rtype_preference)
+        snprintf(out, cap, full ? "%s/%s/%s" : "%.0s%s/%s", part[0], part[1], part[2]);
+    else if (n == 2)
+        snprintf(out, cap, full ? "%s/%s" : "%.0s%s", part[0], part[1]);
+    else
+        snprintf(out, cap, "%s", part[0]);
 }
 
 static int s_cmp_rowkey(const void *a, const void *b)
@@ -616,9 +621,9 @@ static int s_keys_and_duplicates(s_import_t *im)
     for (size_t i = 1; i < n; i++) {
         if (idx[i]->keylen == idx[i - 1]->keylen &&
             memcmp(idx[i]->key, idx[i - 1]->key, (size_t)idx[i]->keylen) == 0) {
-            const char *id = strrchr(idx[i]->id, '/');
-            s_error(im, idx[i]->line, 0, idf->header, "duplicate id '%s' (also on line %ld)",
-                    id && im->type != &minga_rtype_preference ? id + 1 : idx[i]->id,
+            char id[120];
+            s_key_text(im, idx[i], false, id, sizeof id);
+            s_error(im, idx[i]->line, 0, idf->header, "duplicate id '%s' (also on line %ld)", id,
                     idx[i - 1]->line);
         }
     }
@@ -676,6 +681,8 @@ static int s_log_diff(MDB_txn *txn, s_write_t *w, const void *old_rec, const voi
                       const s_row_t *row)
 {
     const minga_rtype_t *t = w->im->type;
+    char id[120];
+    s_key_text(w->im, row, true, id, sizeof id);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < t->nfields; i++) {
         char *a = minga_field_format(&t->fields[i], old_rec);
@@ -683,7 +690,7 @@ static int s_log_diff(MDB_txn *txn, s_write_t *w, const void *old_rec, const voi
         if (!a || !b)
             rc = MINGA_ENOMEM;
         else if (strcmp(a, b) != 0)
-            rc = s_put_change(txn, w, row->id, t->fields[i].header, a, b, row->line);
+            rc = s_put_change(txn, w, id, t->fields[i].header, a, b, row->line);
         free(a);
         free(b);
     }
@@ -715,7 +722,20 @@ static int s_write_fn(MDB_txn *txn, void *arg)
         s_row_t *r = &im->rows[i];
         const char *value = im->arena.data + r->voff;
         k = (MDB_val){(size_t)r->keylen, r->key};
-        rc = mdb_get(txn, dbi, &k, &v);
+        /* a new record takes one descent of the tree; an existing one comes back in v */
+        v = (MDB_val){r->vlen, (void *)value};
+        /* rows in key order past the last stored key (a first load) append: no search */
+        rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+        if (rc == MDB_KEYEXIST) {
+            v = (MDB_val){r->vlen, (void *)value};
+            rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
+        }
+        if (rc == 0) {
+            w->created++;
+            continue;
+        }
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
         if (rc == 0 && v.mv_size == r->vlen && memcmp(v.mv_data, value, r->vlen) == 0) {
             w->unchanged++;
             continue;
@@ -730,8 +750,6 @@ static int s_write_fn(MDB_txn *txn, void *arg)
             if (rc)
                 break;
             w->updated++;
-        } else if (rc == MDB_NOTFOUND) {
-            w->created++;
         } else {
             break;
         }
@@ -786,7 +804,9 @@ int minga_import_buffer(minga_store_t *store, const minga_rtype_t *t, const char
                      .report = report,
                      .max_errors = opts->max_errors ? opts->max_errors : 50};
     msgpack_sbuffer_init(&im.arena);
-    msgpack_packer_init(&im.pk, &im.arena, msgpack_sbuffer_write);
+    /* the encoded rows take about as many bytes as their text: one allocation up front */
+    if ((im.arena.data = malloc(len + 4096)) != NULL)
+        im.arena.alloc = len + 4096;
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         data += 3, len -= 3;
     size_t lead = 0;

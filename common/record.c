@@ -163,6 +163,143 @@ int minga_record_pack(const minga_rtype_t *t, const void *rec, msgpack_packer *p
     return 0;
 }
 
+/* ---- the direct encoder: msgpack's smallest forms, as msgpack-c chooses them ---- */
+
+static size_t s_len_str(size_t n)
+{
+    return n + (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5);
+}
+
+static size_t s_len_uint(uint64_t v)
+{
+    return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= 0xffffffffu ? 5 : 9;
+}
+
+static size_t s_len_count(size_t n) /* map or array header */
+{
+    return n < 16 ? 1 : n < 65536 ? 3 : 5;
+}
+
+static uint8_t *s_put_be(uint8_t *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+    return p + bytes;
+}
+
+static uint8_t *s_put_str(uint8_t *p, const char *s, size_t n)
+{
+    if (n < 32)
+        *p++ = (uint8_t)(0xa0 | n);
+    else if (n < 256)
+        *p++ = 0xd9, *p++ = (uint8_t)n;
+    else if (n < 65536)
+        *p++ = 0xda, p = s_put_be(p, n, 2);
+    else
+        *p++ = 0xdb, p = s_put_be(p, n, 4);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static uint8_t *s_put_uint(uint8_t *p, uint64_t v)
+{
+    if (v < 128)
+        *p++ = (uint8_t)v;
+    else if (v < 256)
+        *p++ = 0xcc, *p++ = (uint8_t)v;
+    else if (v < 65536)
+        *p++ = 0xcd, p = s_put_be(p, v, 2);
+    else if (v <= 0xffffffffu)
+        *p++ = 0xce, p = s_put_be(p, v, 4);
+    else
+        *p++ = 0xcf, p = s_put_be(p, v, 8);
+    return p;
+}
+
+static uint8_t *s_put_count(uint8_t *p, size_t n, uint8_t fix, uint8_t c16, uint8_t c32)
+{
+    if (n < 16)
+        *p++ = (uint8_t)(fix | n);
+    else if (n < 65536)
+        *p++ = c16, p = s_put_be(p, n, 2);
+    else
+        *p++ = c32, p = s_put_be(p, n, 4);
+    return p;
+}
+
+/* Bytes of field f's value (its key not included). */
+static size_t s_len_value(const minga_field_t *f, const void *p)
+{
+    if (f->type == MINGA_FT_UINT)
+        return s_len_uint(*(const uint64_t *)p);
+    if (f->type == MINGA_FT_BOOL)
+        return 1;
+    if (f->type == MINGA_FT_CODES || f->type == MINGA_FT_STRS) {
+        const minga_strv_t *v = p;
+        size_t n = s_len_count(v->n);
+        for (size_t j = 0; j < v->n; j++)
+            n += s_len_str(strlen(v->v[j]));
+        return n;
+    }
+    return s_len_str(strlen(*(char *const *)p));
+}
+
+int minga_record_append(const minga_rtype_t *t, const void *rec, msgpack_sbuffer *sb)
+{
+    size_t n = 1 + (t->per_event ? 1 : 0), need = s_len_str(1) + s_len_uint(t->version);
+    const char *event = t->per_event && *(char *const *)rec ? *(char *const *)rec : "";
+    if (t->per_event)
+        need += s_len_str(5) + s_len_str(strlen(event));
+    for (size_t i = 0; i < t->nfields; i++) {
+        const minga_field_t *f = &t->fields[i];
+        if (!s_present(f, rec))
+            continue;
+        n++;
+        need += s_len_str(strlen(f->name)) + s_len_value(f, MINGA_FIELD_PTR(rec, f));
+    }
+    need += s_len_count(n);
+    if (sb->alloc - sb->size < need) {
+        size_t cap = sb->alloc ? sb->alloc : 4096;
+        while (cap - sb->size < need)
+            cap *= 2;
+        char *grown = realloc(sb->data, cap);
+        if (!grown)
+            return MINGA_ENOMEM;
+        sb->data = grown;
+        sb->alloc = cap;
+    }
+    uint8_t *p = (uint8_t *)sb->data + sb->size;
+    p = s_put_count(p, n, 0x80, 0xde, 0xdf);
+    p = s_put_str(p, "v", 1);
+    p = s_put_uint(p, t->version);
+    if (t->per_event) {
+        p = s_put_str(p, "event", 5);
+        p = s_put_str(p, event, strlen(event));
+    }
+    for (size_t i = 0; i < t->nfields; i++) {
+        const minga_field_t *f = &t->fields[i];
+        if (!s_present(f, rec))
+            continue;
+        const void *v = MINGA_FIELD_PTR(rec, f);
+        p = s_put_str(p, f->name, strlen(f->name));
+        if (f->type == MINGA_FT_UINT) {
+            p = s_put_uint(p, *(const uint64_t *)v);
+        } else if (f->type == MINGA_FT_BOOL) {
+            *p++ = *(const bool *)v ? 0xc3 : 0xc2;
+        } else if (f->type == MINGA_FT_CODES || f->type == MINGA_FT_STRS) {
+            const minga_strv_t *sv = v;
+            p = s_put_count(p, sv->n, 0x90, 0xdc, 0xdd);
+            for (size_t j = 0; j < sv->n; j++)
+                p = s_put_str(p, sv->v[j], strlen(sv->v[j]));
+        } else {
+            const char *s = *(char *const *)v;
+            p = s_put_str(p, s, strlen(s));
+        }
+    }
+    sb->size = (size_t)((char *)p - sb->data);
+    return 0;
+}
+
 int minga_record_encode(const minga_rtype_t *t, const void *rec, char **buf, size_t *len)
 {
     msgpack_sbuffer sbuf;

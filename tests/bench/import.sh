@@ -20,6 +20,7 @@ rows=100000
 for tool in "$minga" sqlite3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "import.sh: $tool missing (deploy/setup.sh --bench)" >&2; exit 1; }
 done
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/minga-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -29,41 +30,44 @@ have=$(($(wc -l <"$work/demands.csv") - 1))
 [ "$have" = $rows ] || { echo "import.sh: demo-data gave $have demand rows, not $rows" >&2; exit 1; }
 size=$(stat -c %s "$work/demands.csv")
 
-now() { date +%s.%N; }
-# run_minga: seconds for one import of the demands into a fresh store (GADs loaded before)
+# timed CMD...: runs it, prints "WALL CPU" (seconds; CPU = user + system)
+timed() {
+    /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >/dev/null </dev/null
+    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$work/time"
+}
+# run_minga: one import of the demands into a fresh store (GADs loaded before)
 run_minga() {
     local s=$work/store-$1
     "$minga" --store "$s" init >/dev/null
     "$minga" --store "$s" import gads "$work/data/gads.csv" >/dev/null
-    local t0 t1
-    t0=$(now)
-    "$minga" --store "$s" import demands "$work/demands.csv" >/dev/null
-    t1=$(now)
-    echo "$t1 - $t0" | bc -l
+    timed "$minga" --store "$s" import demands "$work/demands.csv"
     rm -rf "$s"
 }
 run_sqlite() {
-    local db=$1 t0 t1
+    local db=$1
     rm -f "$db"
-    t0=$(now)
-    sqlite3 "$db" -cmd '.mode csv' -cmd '.separator ;' ".import $work/demands.csv demands" </dev/null
-    t1=$(now)
-    echo "$t1 - $t0" | bc -l
+    timed sqlite3 "$db" -cmd '.mode csv' -cmd '.separator ;' ".import $work/demands.csv demands"
     rm -f "$db"
 }
 stats() { # best and median of the arguments
     printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.4f %.4f\n", a[1], a[int((NR+1)/2)]}'
 }
 
-declare -a tm ts tf
+declare -a tm ts tf cm cs cf
 for i in $(seq "$runs"); do
-    tm+=("$(run_minga "$i")")
-    ts+=("$(run_sqlite ':memory:')")
-    tf+=("$(run_sqlite "$work/bench.db")")
+    read -r w c <<<"$(run_minga "$i")"
+    tm+=("$w") cm+=("$c")
+    read -r w c <<<"$(run_sqlite ':memory:')"
+    ts+=("$w") cs+=("$c")
+    read -r w c <<<"$(run_sqlite "$work/bench.db")"
+    tf+=("$w") cf+=("$c")
 done
 read -r m_best m_med <<<"$(stats "${tm[@]}")"
 read -r s_best s_med <<<"$(stats "${ts[@]}")"
 read -r f_best f_med <<<"$(stats "${tf[@]}")"
+read -r m_cpu _ <<<"$(stats "${cm[@]}")"
+read -r s_cpu _ <<<"$(stats "${cs[@]}")"
+read -r f_cpu _ <<<"$(stats "${cf[@]}")"
 
 # peak memory of one minga import
 s=$work/store-rss
@@ -92,11 +96,15 @@ cat >tests/bench/results/import.md <<MD
 - command: \`$cmd\` (RUNS=$runs)
 - input: $rows demand rows from \`minga demo-data --scale 91\`, $size bytes of CSV
 
-| importer | validated | durable | best s | median s | rows/s (best) | Minga's speed ÷ this |
-|---|---|---|---|---|---|---|
-| minga import demands | yes | yes (LMDB, fsync) | $m_best | $m_med | $m_rate | 1.00 |
-| sqlite3 FILE .import | no | yes (journal, synchronous=FULL) | $f_best | $f_med | $f_rate | $vs_file |
-| sqlite3 :memory: .import | no | no | $s_best | $s_med | $s_rate | $vs_mem |
+| importer | validated | durable | best s | median s | rows/s (best) | Minga's speed ÷ this | CPU s (best) |
+|---|---|---|---|---|---|---|---|
+| minga import demands | yes | yes (LMDB, fsync) | $m_best | $m_med | $m_rate | 1.00 | $m_cpu |
+| sqlite3 FILE .import | no | yes (journal, synchronous=FULL) | $f_best | $f_med | $f_rate | $vs_file | $f_cpu |
+| sqlite3 :memory: .import | no | no | $s_best | $s_med | $s_rate | $vs_mem | $s_cpu |
+
+Wall-clock seconds of the whole command (process start to exit, file read included); CPU is
+user + system time, which a busy machine disturbs less. Load average when the run began:
+$load.
 
 Peak RSS of one \`minga import\` (VmHWM): $rss_kib KiB.
 
@@ -108,6 +116,7 @@ cat >tests/bench/results/import.json <<JSON
  "minga_best_s": $m_best, "minga_median_s": $m_med, "minga_rows_per_s": $m_rate,
  "sqlite_file_best_s": $f_best, "sqlite_file_median_s": $f_med, "sqlite_file_rows_per_s": $f_rate,
  "sqlite_memory_best_s": $s_best, "sqlite_memory_median_s": $s_med, "sqlite_memory_rows_per_s": $s_rate,
- "minga_vs_sqlite_file": $vs_file, "minga_vs_sqlite_memory": $vs_mem, "minga_peak_rss_kib": $rss_kib}
+ "minga_cpu_s": $m_cpu, "sqlite_file_cpu_s": $f_cpu, "sqlite_memory_cpu_s": $s_cpu,
+ "load_average": "$load", "minga_vs_sqlite_file": $vs_file, "minga_vs_sqlite_memory": $vs_mem, "minga_peak_rss_kib": $rss_kib}
 JSON
 cat tests/bench/results/import.md
