@@ -131,8 +131,8 @@ static int s_run_candidates(minga_cli_t *cli, int argc, char **argv)
         if (rc)
             fprintf(stderr, "minga candidates: %s\n", minga_strerror(rc));
         else if (!s.json)
-            printf("%s%zu candidatos de %s %s en %s\n", s.shown ? "\n" : "", s.shown,
-                   s.gad ? "el GAD" : "la cooperante", s.gad ? s.gad : s.coop, event);
+            printf("%s%zu candidatos %s %s en %s\n", s.shown ? "\n" : "", s.shown,
+                   s.gad ? "del GAD" : "de la cooperante", s.gad ? s.gad : s.coop, event);
     }
     minga_store_destroy(&s.store);
     return rc ? MINGA_EXIT_FAIL : MINGA_EXIT_OK;
