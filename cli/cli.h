@@ -53,6 +53,14 @@ bool minga_cli_wants_help(int argc, char **argv);
 /* Prints the help text of the command called name on stdout. */
 void minga_cli_print_help(const char *name);
 
+/* Runs the command argv[0] with argv[1..] as the command line would (argv NULL-terminated),
+ * for a command built of others (`minga demo`). Returns its exit status, or MINGA_EXIT_USAGE
+ * when no command of that name is registered. */
+int minga_cli_run(minga_cli_t *cli, int argc, char **argv);
+
+/* True when a command of that name is registered. */
+bool minga_cli_has(const char *name);
+
 #include "minga/store.h"
 
 /* Opens the store of cli->store_dir (flags as minga_store_open). On failure the store module

@@ -266,11 +266,49 @@ static int s_load(minga_store_t *store, const char *dir)
     return 0;
 }
 
+/* Runs the rueda's steps on the loaded event through a local broker and workers (`minga up`),
+ * then stops them unless keep. Each step is the operator's own command. */
+static int s_rueda(minga_cli_t *cli, const char *store, bool keep)
+{
+    if (!minga_cli_has("up") || !minga_cli_has("rueda"))
+        return MINGA_EXIT_OK;
+    printf("\nRueda de negocios del evento %s, con un broker y trabajadores locales:\n",
+           MINGA_DEMO_EVENT);
+    fflush(stdout);
+    char *up[] = {"up", "--match-workers", "2", NULL};
+    char *score[] = {"rueda", "score", MINGA_DEMO_EVENT, NULL};
+    char *down[] = {"down", NULL};
+    int rc = minga_cli_run(cli, 3, up);
+    if (rc == MINGA_EXIT_OK)
+        rc = minga_cli_run(cli, 3, score);
+    fflush(stdout);
+    if (!keep)
+        minga_cli_run(cli, 1, down);
+    if (rc != MINGA_EXIT_OK) {
+        fprintf(stderr, "minga demo: the rueda did not finish; the logs are in %s/log/\n", store);
+        return MINGA_EXIT_FAIL;
+    }
+    const char *m = cli->argv0;
+    printf("\nResultados en el almacén %s:\n"
+           "  candidatos:  %s --store %s export candidates --event %s --out candidatos.csv\n"
+           "               %s --store %s candidates --event %s --gad 0101\n"
+           "  registros:   %s/demo-data/*.csv\n",
+           store, m, store, MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, store);
+    if (keep)
+        printf("  el broker y los trabajadores siguen en marcha: %s --store %s down\n", m, store);
+    return MINGA_EXIT_OK;
+}
+
 static int s_demo(minga_cli_t *cli, int argc, char **argv)
 {
     const char *seed_s = NULL, *scale_s = NULL;
+    bool keep = false;
     for (int i = 1; i < argc; i++) {
         int r;
+        if (strcmp(argv[i], "--keep-running") == 0) {
+            keep = true;
+            continue;
+        }
         if ((r = minga_cli_opt("demo", argc, argv, &i, "--seed", &seed_s)) ||
             (r = minga_cli_opt("demo", argc, argv, &i, "--scale", &scale_s))) {
             if (r < 0)
@@ -306,10 +344,12 @@ static int s_demo(minga_cli_t *cli, int argc, char **argv)
     rc = s_load(store, dir);
     if (rc == 0)
         rc = s_print_summary(store);
+    char real[4096];
+    snprintf(real, sizeof real, "%s", minga_store_realpath(store));
     minga_store_destroy(&store);
     if (rc)
         return MINGA_EXIT_FAIL;
-    return MINGA_EXIT_OK;
+    return s_rueda(cli, real, keep);
 }
 
 MINGA_COMMAND(demo, "demo", 1, s_demo, "carga los datos de la Jornada de demostración y los resume",
@@ -320,5 +360,10 @@ MINGA_COMMAND(demo, "demo", 1, s_demo, "carga los datos de la Jornada de demostr
               "con las mismas validaciones que «minga import» e imprime un resumen: demandas por\n"
               "provincia y por competencia, cooperantes por tipo y ofertas por modalidad.\n"
               "Volver a ejecutarlo no duplica nada: los registros iguales quedan sin cambios.\n\n"
-              "  --seed N   semilla del generador (2026 por omisión)\n"
-              "  --scale S  multiplica cooperantes, ofertas y demandas (1 por omisión)\n")
+              "Después ejecuta la rueda del evento jornada-2026 como lo haría un operador:\n"
+              "arranca un broker y dos trabajadores de emparejamiento («minga up»), calcula los\n"
+              "candidatos («minga rueda score»), los detiene («minga down») y dice dónde están\n"
+              "los resultados.\n\n"
+              "  --seed N         semilla del generador (2026 por omisión)\n"
+              "  --scale S        multiplica cooperantes, ofertas y demandas (1 por omisión)\n"
+              "  --keep-running   deja el broker y los trabajadores en marcha al terminar\n")

@@ -63,6 +63,17 @@ void minga_cli_print_help(const char *name)
         fputs(cmd->help, stdout);
 }
 
+int minga_cli_run(minga_cli_t *cli, int argc, char **argv)
+{
+    const minga_command_t *cmd = argc > 0 ? s_find(argv[0]) : NULL;
+    return cmd ? cmd->fn(cli, argc, argv) : MINGA_EXIT_USAGE;
+}
+
+bool minga_cli_has(const char *name)
+{
+    return s_find(name) != NULL;
+}
+
 bool minga_cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
