@@ -19,6 +19,8 @@
 
 /* The longest WAIT asked of the broker at once, ms. */
 #define S_WAIT_SLICE_MS 5000
+/* WAITs in a row that may go unanswered while PING is answered (a restarted broker). */
+#define S_WAIT_RECOVERIES 3
 
 struct minga_client_t {
     zsock_t *dealer;
@@ -313,10 +315,25 @@ static int s_wait_once(minga_client_t *self, uint64_t id, uint64_t slice_ms,
     return rc;
 }
 
+/* After a WAIT got no answer: does the broker answer PING now (it restarted, and the WAIT
+ * went to the one that died)? Keeps the WAIT's error when it does not. */
+static bool s_broker_back(minga_client_t *self)
+{
+    char error[sizeof self->error];
+    memcpy(error, self->error, sizeof error);
+    json_t *reply = NULL;
+    int rc = minga_client_ping(self, &reply);
+    json_decref(reply);
+    if (rc)
+        memcpy(self->error, error, sizeof error);
+    return rc == 0;
+}
+
 int minga_client_wait(minga_client_t *self, uint64_t id, uint64_t wait_ms,
                       minga_client_progress_fn *on_progress, void *arg, minga_job_t *job)
 {
     int64_t start = zclock_mono();
+    int recoveries = 0;
     while (true) {
         uint64_t slice = S_WAIT_SLICE_MS;
         if (wait_ms) {
@@ -329,8 +346,13 @@ int minga_client_wait(minga_client_t *self, uint64_t id, uint64_t wait_ms,
         }
         bool ended = false;
         int rc = s_wait_once(self, id, slice ? slice : 1, on_progress, arg, job, &ended);
+        if (rc == MINGA_ETIMEOUT && recoveries < S_WAIT_RECOVERIES && s_broker_back(self)) {
+            recoveries++; /* the broker restarted and lost the WAIT: ask again */
+            continue;
+        }
         if (rc || ended)
             return rc;
+        recoveries = 0;
     }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kill -9 of the broker while a worker holds a job: `minga up` starts a new broker (and nothing
 # else: the worker still runs), the worker notices, registers again, and the recovered job is
-# done with its attempts showing the lost lease; queued jobs survive too.
+# done with its attempts showing the lost lease; queued jobs survive too; a `minga wait` that
+# was waiting across the restart ends well.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
 up --test-workers 1 >/dev/null
@@ -11,6 +12,9 @@ id=$(m submit test.echo --json '{"sleep_ms": 1500}')
 wait_state "$id" leased
 q1=$(m submit test.echo --json '{"n": 1}')
 q2=$(m submit test.echo --json '{"n": 2}')
+m wait "$id" >"$STORE/waited" 2>/dev/null &
+waiter=$!
+sleep 0.3
 kill -9 "$b"
 wait_unlocked minga-broker
 out=$(up --test-workers 1)
@@ -29,4 +33,8 @@ for _ in $(seq 50); do
 done
 expect_eq "the worker registered again" "$(m workers --json | jq -r .name | cut -d@ -f1)" \
     minga-test-worker-1
+# a `minga wait` that was waiting when the broker died asks the new broker again
+rc=0; wait "$waiter" || rc=$?
+expect_eq "exit status of the wait across the restart" "$rc" 0
+expect_eq "its output" "$(cat "$STORE/waited")" "$id done"
 echo ok

@@ -69,8 +69,10 @@ typedef void(minga_client_progress_fn)(uint64_t id, minga_job_state_t state,
 /* Waits until job id is in an end state (done, dead, cancelled) or wait_ms have passed
  * (0 = no limit), calling on_progress (may be NULL) for each change. Each WAIT the broker
  * holds lasts at most a few seconds, so that a broker that went away is noticed within the
- * client's time-out. On success *job holds the job as last seen; returns 0 when it is in an
- * end state, MINGA_ETIMEOUT when wait_ms passed first (error text says so). */
+ * client's time-out (plus that WAIT); when a WAIT goes unanswered but the broker answers PING
+ * right after (it was restarted), the WAIT is asked again, up to 3 times in a row. On success *job
+ * holds the job as last seen; returns 0 when it is in an end state, MINGA_ETIMEOUT when wait_ms
+ * passed first (error text says so). */
 int minga_client_wait(minga_client_t *self, uint64_t id, uint64_t wait_ms,
                       minga_client_progress_fn *on_progress, void *arg, minga_job_t *job);
 
