@@ -126,11 +126,13 @@ for rep in $(seq "$REPEAT"); do
     done
 done
 
-# --- latency, open loop
-start_broker
-run "$bin/bench_broker" latency --store "$work/s" --worker-bin "$bin/minga-test-worker" \
-    --rate "$RATE" --seconds "$SECONDS_LAT" --workers 2 --capacity "$CAPACITY"
-stop_broker
+# --- latency, open loop: at RATE, and at 200 jobs/s (the floor of an idle broker)
+for r in "$RATE" 200; do
+    start_broker
+    run "$bin/bench_broker" latency --store "$work/s" --worker-bin "$bin/minga-test-worker" \
+        --rate "$r" --seconds "$SECONDS_LAT" --workers 2 --capacity "$CAPACITY"
+    stop_broker
+done
 
 # --- memory with FILL queued jobs, then restart to serving
 mem() { # mem PID WHEN
