@@ -1372,7 +1372,10 @@ static int s_recover(broker_t *self)
 
 /* ---- life cycle ---- */
 
-static zsock_t *s_bind(int type, const char *ep)
+/* Binds a socket. A ROUTER refuses frames over 4 x max_body outright (libzmq closes that
+ * peer's connection, so a hostile frame never fills the broker's memory); messages between
+ * max_body and that get a too_big reply. */
+static zsock_t *s_bind(int type, const char *ep, uint64_t max_body)
 {
     zsock_t *s = zsock_new(type);
     if (!s)
@@ -1381,6 +1384,8 @@ static zsock_t *s_bind(int type, const char *ep)
     if (type == ZMQ_ROUTER) {
         zsock_set_rcvhwm(s, 100000);
         zsock_set_sndhwm(s, 100000);
+        uint64_t limit = max_body * 4 > INT32_MAX ? INT32_MAX : max_body * 4;
+        zsock_set_maxmsgsize(s, (int)limit);
     }
     if (zsock_bind(s, "%s", ep) < 0) {
         minga_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
@@ -1424,9 +1429,9 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
         goto fail;
     }
     rc = MINGA_EIO;
-    self->clients = s_bind(ZMQ_ROUTER, clients_ep);
-    self->workers = s_bind(ZMQ_ROUTER, workers_ep);
-    self->events = s_bind(ZMQ_PUB, events_ep);
+    self->clients = s_bind(ZMQ_ROUTER, clients_ep, cfg->max_body);
+    self->workers = s_bind(ZMQ_ROUTER, workers_ep, cfg->max_body);
+    self->events = s_bind(ZMQ_PUB, events_ep, cfg->max_body);
     if (!self->clients || !self->workers || !self->events)
         goto fail;
     *self_p = self;

@@ -124,6 +124,16 @@ def main():
         check(frames and frames[-2] == b"ERROR", "bad frames on workers socket: %r" % frames)
         stranger.close()
 
+        # a frame over 4 x max_body is not read at all: that connection is closed (no reply)
+        giant = Client(b)
+        giant.send_raw([E, VERSION, b"ENQUEUE", b"x" * (64 << 10)])
+        try:
+            giant.recv_raw(1000)
+            check(False, "a giant frame was answered")
+        except TimeoutError:
+            pass
+        giant.close()
+
         # still serving
         cmd, r = c.call("PING", {}, "PING")
         check(b.alive(), "broker alive")
