@@ -189,7 +189,7 @@ int minga_match_data_load(minga_match_data_t *d, minga_store_t *store, MDB_txn *
         rc = s_load_kind(d, store, txn, &minga_rtype_gad, NULL, 0, NULL, NULL, err, errcap);
     if (!rc)
         rc = s_load_kind(d, store, txn, &minga_rtype_offer, NULL, 0, NULL, NULL, err, errcap);
-    if (!rc)
+    if (!rc && !d->no_demands)
         rc = s_load_kind(d, store, txn, &minga_rtype_demand, NULL, 0, from, to, err, errcap);
     if (!rc)
         rc = s_load_kind(d, store, txn, &minga_rtype_participant, ev, MINGA_KEY_ID, NULL, NULL, err,
@@ -271,6 +271,29 @@ static int s_prefs(minga_match_data_t *d, minga_match_pref_t **out, size_t *n)
     return 0;
 }
 
+int minga_match_data_load_demands(minga_match_data_t *d, minga_store_t *store, MDB_txn *txn,
+                                  const char *from, const char *to, char *err, size_t errcap)
+{
+    return s_load_kind(d, store, txn, &minga_rtype_demand, NULL, 0, from, to, err, errcap);
+}
+
+int minga_match_data_prepare_demands(minga_match_data_t *d, char *err, size_t errcap)
+{
+    if (d->ndemands)
+        qsort(d->demands, d->ndemands, sizeof *d->demands, s_cmp_demand);
+    free(d->pdemands);
+    d->pdemands = calloc(d->ndemands + 1, sizeof *d->pdemands);
+    if (!d->pdemands)
+        return MINGA_ENOMEM;
+    for (size_t i = 0; i < d->ndemands; i++) {
+        if (minga_match_demand_prepare(d->demands[i], &d->pdemands[i]) != 0) {
+            snprintf(err, errcap, "demand %s has a code outside Minga's lists", d->demands[i]->id);
+            return MINGA_EINVAL;
+        }
+    }
+    return 0;
+}
+
 int minga_match_data_prepare(minga_match_data_t *d, const minga_match_config_t *cfg, char *err,
                              size_t errcap)
 {
@@ -280,12 +303,9 @@ int minga_match_data_prepare(minga_match_data_t *d, const minga_match_config_t *
     }
     if (d->noffers)
         qsort(d->offers, d->noffers, sizeof *d->offers, s_cmp_offer);
-    if (d->ndemands)
-        qsort(d->demands, d->ndemands, sizeof *d->demands, s_cmp_demand);
     int rc = s_number_coops(d);
     d->poffers = calloc(d->noffers + 1, sizeof *d->poffers);
-    d->pdemands = calloc(d->ndemands + 1, sizeof *d->pdemands);
-    if (rc || !d->poffers || !d->pdemands)
+    if (rc || !d->poffers)
         return MINGA_ENOMEM;
     for (size_t i = 0; i < d->noffers; i++) {
         const minga_offer_t *o = d->offers[i];
@@ -298,12 +318,8 @@ int minga_match_data_prepare(minga_match_data_t *d, const minga_match_config_t *
             return MINGA_EINVAL;
         }
     }
-    for (size_t i = 0; i < d->ndemands; i++) {
-        if (minga_match_demand_prepare(d->demands[i], &d->pdemands[i]) != 0) {
-            snprintf(err, errcap, "demand %s has a code outside Minga's lists", d->demands[i]->id);
-            return MINGA_EINVAL;
-        }
-    }
+    if ((rc = minga_match_data_prepare_demands(d, err, errcap)) != 0)
+        return rc;
     minga_match_pref_t *prefs = NULL;
     size_t np = 0;
     if ((rc = s_prefs(d, &prefs, &np)) == 0)

@@ -16,6 +16,7 @@
 #include "minga/proto.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,13 +43,13 @@ static void s_key_staging(uint8_t *key, uint64_t gen, uint32_t shard)
 
 /* An entry of a shard's lists as one bin: score u32, n u8, n reasons u32, then demand, gad,
  * offer and cooperante, each a length byte and its bytes (big-endian integers). */
-static void s_pack_entry(msgpack_packer *pk, const minga_match_data_t *d, size_t di, size_t oi,
-                         int32_t score)
+static void s_pack_entry(msgpack_packer *pk, const minga_match_data_t *od,
+                         const minga_match_data_t *dd, size_t di, size_t oi, int32_t score)
 {
     minga_match_why_t why;
-    minga_match_pair(&d->ctx, &d->pdemands[di], &d->poffers[oi], &why);
-    const char *str[4] = {d->demands[di]->id, d->demands[di]->gad, d->offers[oi]->id,
-                          d->offers[oi]->cooperante};
+    minga_match_pair(&od->ctx, &dd->pdemands[di], &od->poffers[oi], &why);
+    const char *str[4] = {dd->demands[di]->id, dd->demands[di]->gad, od->offers[oi]->id,
+                          od->offers[oi]->cooperante};
     uint8_t buf[5 + 4 * MINGA_MATCH_REASONS_MAX + 4 * (1 + MINGA_KEY_ID)];
     size_t at = 0;
     minga_key_u32(buf, (uint32_t)score);
@@ -67,7 +68,8 @@ static void s_pack_entry(msgpack_packer *pk, const minga_match_data_t *d, size_t
 }
 
 static void s_pack_shard(msgpack_packer *pk, const minga_match_shard_t *job,
-                         const minga_match_data_t *d, const minga_match_topk_t *t)
+                         const minga_match_data_t *od, const minga_match_data_t *dd,
+                         const minga_match_topk_t *t)
 {
     size_t nd = 0, no = 0;
     for (size_t i = 0; i < t->ndemands; i++)
@@ -78,21 +80,21 @@ static void s_pack_shard(msgpack_packer *pk, const minga_match_shard_t *job,
     minga_pk_kv_uint(pk, "v", MINGA_MATCH_CANDIDATE_VERSION);
     minga_pk_kv_uint(pk, "gen", job->gen);
     minga_pk_kv_uint(pk, "shard", job->shard);
-    minga_pk_kv_uint(pk, "demands", d->ndemands);
+    minga_pk_kv_uint(pk, "demands", dd->ndemands);
     minga_pk_kv_uint(pk, "shards", job->shards);
     minga_pk_str(pk, "by_demand");
     msgpack_pack_array(pk, (uint32_t)nd);
     for (size_t i = 0; i < t->ndemands; i++)
         for (uint32_t j = 0; j < t->demand_n[i]; j++) {
             const minga_match_item_t *it = &t->demand_top[i * t->k_demand + j];
-            s_pack_entry(pk, d, i, it->id, it->score);
+            s_pack_entry(pk, od, dd, i, it->id, it->score);
         }
     minga_pk_str(pk, "by_offer");
     msgpack_pack_array(pk, (uint32_t)no);
     for (size_t i = 0; i < t->noffers; i++)
         for (uint32_t j = 0; j < t->offer_n[i]; j++) {
             const minga_match_item_t *it = &t->offer_top[i * t->k_offer + j];
-            s_pack_entry(pk, d, it->id, i, it->score);
+            s_pack_entry(pk, od, dd, it->id, i, it->score);
         }
 }
 
@@ -511,41 +513,149 @@ static int s_check_job(const minga_match_shard_t *job, char *err, size_t errcap)
     return 0;
 }
 
-/* Reads, prepares and scores; packs the result into b. */
+/* ---- the offers of the last run, kept between shards ---- */
+
+/* Everything a shard needs but its demands — the event, GADs, offers, participants,
+ * preferences, prepared, with the context and the kernel — kept for the next shard while the
+ * stored records and the settings it was built from are unchanged (fp: a hash of their stored
+ * bytes and of the settings). One per process; handlers take turns on it. */
+static struct {
+    pthread_mutex_t lock;
+    bool ok;
+    uint64_t fp;
+    minga_match_data_t d;
+    minga_match_kernel_t *k;
+} s_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t s_fnv(uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Hashes the keys and values of db under prefix[0..plen) into *h. */
+static int s_fp_db(minga_store_t *store, MDB_txn *txn, minga_db_t db, const uint8_t *prefix,
+                   size_t plen, uint64_t *h)
+{
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, minga_store_dbi(store, db), &cur);
+    if (rc)
+        return rc;
+    uint8_t start[MINGA_KEY_ID] = {0};
+    if (plen)
+        memcpy(start, prefix, plen);
+    MDB_val k = {plen, start}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+            break;
+        *h = s_fnv(s_fnv(*h, k.mv_data, k.mv_size), v.mv_data, v.mv_size);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_fingerprint(minga_store_t *store, MDB_txn *txn, const minga_match_shard_t *job,
+                         uint64_t *fp)
+{
+    uint8_t ev[MINGA_KEY_ID];
+    minga_key_id(ev, job->event);
+    uint64_t h = s_fnv(0xcbf29ce484222325ull, &job->cfg, sizeof job->cfg);
+    h = s_fnv(h, ev, sizeof ev);
+    int rc = s_fp_db(store, txn, MINGA_DB_EVENT, ev, MINGA_KEY_ID, &h);
+    if (!rc)
+        rc = s_fp_db(store, txn, MINGA_DB_GAD, NULL, 0, &h);
+    if (!rc)
+        rc = s_fp_db(store, txn, MINGA_DB_OFFER, NULL, 0, &h);
+    if (!rc)
+        rc = s_fp_db(store, txn, MINGA_DB_PARTICIPANT, ev, MINGA_KEY_ID, &h);
+    if (!rc)
+        rc = s_fp_db(store, txn, MINGA_DB_PREFERENCE, ev, MINGA_KEY_ID, &h);
+    *fp = h;
+    return rc;
+}
+
+void minga_match_cache_clear(void)
+{
+    pthread_mutex_lock(&s_cache.lock);
+    minga_match_kernel_destroy(&s_cache.k);
+    if (s_cache.ok)
+        minga_match_data_clear(&s_cache.d);
+    s_cache.ok = false;
+    pthread_mutex_unlock(&s_cache.lock);
+}
+
+/* Makes s_cache hold the offers of txn's snapshot (lock held). */
+static int s_cache_fill(minga_store_t *store, MDB_txn *txn, const minga_match_shard_t *job,
+                        char *err, size_t errcap)
+{
+    uint64_t fp;
+    int rc = s_fingerprint(store, txn, job, &fp);
+    if (rc)
+        return rc;
+    if (s_cache.ok && s_cache.fp == fp && strcmp(s_cache.d.event_id, job->event) == 0)
+        return 0;
+    minga_match_kernel_destroy(&s_cache.k);
+    if (s_cache.ok)
+        minga_match_data_clear(&s_cache.d);
+    s_cache.ok = false;
+    minga_match_data_init(&s_cache.d, job->event);
+    s_cache.d.no_demands = true;
+    rc = minga_match_data_load(&s_cache.d, store, txn, NULL, NULL, err, errcap);
+    if (rc == 0)
+        rc = minga_match_data_prepare(&s_cache.d, &job->cfg, err, errcap);
+    if (rc == 0)
+        rc = minga_match_kernel_new(&s_cache.k, &s_cache.d.ctx, s_cache.d.poffers,
+                                    s_cache.d.noffers);
+    if (rc) {
+        minga_match_data_clear(&s_cache.d);
+        return rc;
+    }
+    s_cache.ok = true;
+    s_cache.fp = fp;
+    return 0;
+}
+
+/* Reads (the offers from the cache when unchanged), prepares and scores; packs the result
+ * into b. */
 static int s_score_shard(minga_store_t *store, const minga_match_shard_t *job, minga_pbuf_t *b,
                          minga_match_shard_result_t *result, char *err, size_t errcap)
 {
-    minga_match_data_t d;
-    minga_match_data_init(&d, job->event);
+    minga_match_data_t dd;
+    minga_match_data_init(&dd, job->event);
+    minga_match_topk_t t;
+    memset(&t, 0, sizeof t);
     MDB_txn *txn = NULL;
+    pthread_mutex_lock(&s_cache.lock);
     int rc = minga_store_read_begin(store, &txn);
     if (rc == 0)
-        rc = minga_match_data_load(&d, store, txn, job->from, job->to, err, errcap);
+        rc = s_cache_fill(store, txn, job, err, errcap);
+    if (rc == 0)
+        rc = minga_match_data_load_demands(&dd, store, txn, job->from, job->to, err, errcap);
     if (txn)
         mdb_txn_abort(txn);
     if (rc == 0)
-        rc = minga_match_data_prepare(&d, &job->cfg, err, errcap);
+        rc = minga_match_data_prepare_demands(&dd, err, errcap);
+    const minga_match_data_t *od = &s_cache.d;
     uint64_t t0 = minga_now_ms();
-    minga_match_kernel_t *k = NULL;
-    minga_match_topk_t t;
-    memset(&t, 0, sizeof t);
-    if (rc == 0 && (rc = minga_match_kernel_new(&k, &d.ctx, d.poffers, d.noffers)) == 0 &&
-        (rc = minga_match_topk_init(&t, d.ndemands, d.noffers, d.ctx.k_demand, d.ctx.k_offer)) ==
-            0) {
-        minga_match_kernel_score(k, d.pdemands, d.ndemands, &t, MINGA_MATCH_PATH_AUTO);
+    if (rc == 0 && (rc = minga_match_topk_init(&t, dd.ndemands, od->noffers, od->ctx.k_demand,
+                                               od->ctx.k_offer)) == 0) {
+        minga_match_kernel_score(s_cache.k, dd.pdemands, dd.ndemands, &t, MINGA_MATCH_PATH_AUTO);
         minga_match_topk_finish(&t);
         result->score_ms = minga_now_ms() - t0;
-        s_pack_shard(&b->pk, job, &d, &t);
-        result->demands = d.ndemands;
-        result->offers = d.noffers;
-        for (size_t i = 0; i < d.noffers; i++)
-            result->active_offers += d.poffers[i].valid && d.poffers[i].attends;
-        for (size_t i = 0; i < d.ndemands; i++)
+        s_pack_shard(&b->pk, job, od, &dd, &t);
+        result->demands = dd.ndemands;
+        result->offers = od->noffers;
+        for (size_t i = 0; i < od->noffers; i++)
+            result->active_offers += od->poffers[i].valid && od->poffers[i].attends;
+        for (size_t i = 0; i < dd.ndemands; i++)
             result->pairs_kept += t.demand_n[i];
     }
+    pthread_mutex_unlock(&s_cache.lock);
     minga_match_topk_clear(&t);
-    minga_match_kernel_destroy(&k);
-    minga_match_data_clear(&d);
+    minga_match_data_clear(&dd);
     return rc;
 }
 

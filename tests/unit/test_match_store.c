@@ -4,7 +4,8 @@
  * reverse order: identical exports; a shard run again after its run merged changes nothing; an
  * older run never replaces a newer one; a run half done leaves the old candidates in place
  * until its last shard; abandoned runs leave no staging record behind; bad jobs and a missing
- * event are errors; the JSON export holds the CSV's rows.
+ * event are errors; the JSON export holds the CSV's rows; an offer changed between runs is
+ * seen although the worker keeps the last run's offers.
  */
 #include "minga/demo.h"
 #include "minga/error.h"
@@ -203,6 +204,40 @@ static void test_runs(void **state)
     free(a);
 }
 
+/* A changed offer is seen by the next run although the offers of the last one are kept. */
+static void test_cache(void **state)
+{
+    (void)state;
+    minga_match_cache_clear();
+    s_shard(20, 0, 1, 0);
+    size_t rows;
+    char *before = s_export(false, &rows);
+    /* of-000001 becomes a national capacitación offer valid for years */
+    const char *csv = "id;cooperante;título;competencias;sectores_cad;modalidad;monto_mín;"
+                      "monto_máx;ámbito;regiones;provincias;cantones;población_máx;"
+                      "cofinanciamiento_requerido;válida_desde;válida_hasta\n"
+                      "of-000001;coop-00072;Capacitación en espacio público;b;43032;capacitacion;;;"
+                      "nacional;;;;;no;2025-01-01;2030-12-31\n";
+    minga_import_opts_t opts = {0};
+    minga_import_report_t rep;
+    assert_int_equal(minga_import_buffer(s_store, &minga_rtype_offer, "offer.csv", csv, strlen(csv),
+                                         &opts, &rep),
+                     0);
+    assert_int_equal(rep.updated, 1);
+    minga_import_report_clear(&rep);
+    s_shard(21, 0, 2, 0);
+    s_shard(21, 1, 2, 0);
+    char *cached = s_export(false, &rows);
+    assert_string_not_equal(before, cached);
+    minga_match_cache_clear();
+    s_shard(22, 0, 1, 0);
+    char *fresh = s_export(false, &rows);
+    assert_string_equal(cached, fresh);
+    free(before);
+    free(cached);
+    free(fresh);
+}
+
 static void test_bad_jobs(void **state)
 {
     (void)state;
@@ -238,6 +273,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_cache),
         cmocka_unit_test(test_bad_jobs),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -40,6 +40,7 @@ typedef struct {
     minga_match_demand_t *pdemands; /* parallel to demands */
     minga_match_ctx_t ctx;
     bool prepared;
+    bool no_demands; /* minga_match_data_load() leaves the demands out */
 } minga_match_data_t;
 
 /* Starts an empty set for event_id (at most 32 bytes). Populations start as INEC's. */
@@ -56,6 +57,14 @@ int minga_match_data_add(minga_match_data_t *d, const minga_rtype_t *t, const vo
  * naming what could not be read. */
 int minga_match_data_load(minga_match_data_t *d, minga_store_t *store, MDB_txn *txn,
                           const char *from, const char *to, char *err, size_t errcap);
+
+/* Reads only the demands with from <= id < to (as minga_match_data_load). */
+int minga_match_data_load_demands(minga_match_data_t *d, minga_store_t *store, MDB_txn *txn,
+                                  const char *from, const char *to, char *err, size_t errcap);
+
+/* Sorts and prepares the demands only (a set of demands scored against another set's offers
+ * and context). Returns 0, MINGA_EINVAL (named in err) or MINGA_ENOMEM. */
+int minga_match_data_prepare_demands(minga_match_data_t *d, char *err, size_t errcap);
 
 /* Sorts, numbers and prepares; builds d->ctx with cfg. Returns 0, MINGA_ENOTFOUND (no event
  * was added), MINGA_EINVAL (a record with a code outside the lists, named in err) or

@@ -67,6 +67,13 @@ int minga_match_run_shard(minga_store_t *store, const minga_match_shard_t *job,
                           minga_match_progress_fn *progress, void *arg,
                           minga_match_shard_result_t *result, char *err, size_t errcap);
 
+/* Forgets the offers kept between shards: minga_match_run_shard() keeps, per process, the
+ * prepared offers, context and kernel of its last shard and uses them again for the next
+ * shard of the same event while the event, GADs, offers, participants, preferences and
+ * settings are byte for byte the same in the store (a hash of them is compared on every
+ * shard). Thread-safe; for tests and for memory. */
+void minga_match_cache_clear(void);
+
 /* One stored candidate (borrowed strings, valid during the callback). */
 typedef struct {
     const char *demand, *gad, *offer, *cooperante;
