@@ -1473,6 +1473,7 @@ void broker_destroy(broker_t **self_p)
     free(self->types);
     bx_heap_destroy(&self->leases);
     bx_jobs_destroy(&self->jobs);
+    bk_db_close(&self->db);
     zhashx_destroy(&self->workers_by_id);
     zhashx_destroy(&self->children);
     zhashx_destroy(&self->pending_keys);

@@ -44,12 +44,18 @@ int bk_db_open(bk_db_t *db, minga_store_t *store)
             return MINGA_EINVAL;
         }
     db->store = store;
+    minga_pbuf_init(&db->scratch);
     db->job = minga_store_dbi(store, MINGA_DB_JOB);
     db->queue = minga_store_dbi(store, MINGA_DB_QUEUE);
     db->idem = minga_store_dbi(store, MINGA_DB_IDEMPOTENCY);
     db->end = minga_store_dbi(store, MINGA_DB_JOB_END);
     db->meta = minga_store_dbi(store, MINGA_DB_BROKER);
     return 0;
+}
+
+void bk_db_close(bk_db_t *db)
+{
+    minga_pbuf_clear(&db->scratch);
 }
 
 static int s_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v, size_t vlen)
@@ -79,13 +85,10 @@ static int s_put_job(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
 {
     uint8_t k[9];
     minga_key_u64(k, job->id);
-    char *buf;
-    size_t len;
-    int rc = minga_job_encode(job, MINGA_JOB_PACK_NO_INPUT, &buf, &len);
-    if (rc != 0)
-        return rc;
-    rc = s_put(txn, db->job, k, 8, buf, len);
-    free(buf);
+    minga_pbuf_reset(&db->scratch);
+    if (minga_job_pack(job, &db->scratch.pk, MINGA_JOB_PACK_NO_INPUT) != 0)
+        return MINGA_ENOMEM;
+    int rc = s_put(txn, db->job, k, 8, db->scratch.sbuf.data, db->scratch.sbuf.size);
     if (rc == 0 && job->body) {
         s_body_key(k, job->id);
         rc = s_put(txn, db->job, k, 9, job->body, job->body_len);
@@ -97,20 +100,20 @@ static int s_put_queue(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
 {
     uint8_t k[8];
     minga_key_u64(k, job->id);
-    minga_pbuf_t b;
-    minga_pbuf_init(&b);
-    msgpack_pack_array(&b.pk, 8);
-    msgpack_pack_uint8(&b.pk, S_QREC_VERSION);
-    msgpack_pack_uint8(&b.pk, (uint8_t)job->state);
-    msgpack_pack_uint8(&b.pk, job->priority);
-    msgpack_pack_uint32(&b.pk, job->attempts);
-    msgpack_pack_uint32(&b.pk, job->max_attempts);
-    msgpack_pack_uint64(&b.pk, job->not_before);
-    msgpack_pack_uint32(&b.pk, job->lease_ms);
-    minga_pk_str(&b.pk, job->type);
-    int rc = s_put(txn, db->queue, k, 8, b.sbuf.data, b.sbuf.size);
-    minga_pbuf_clear(&b);
-    return rc;
+    minga_pbuf_t *b = &db->scratch;
+    minga_pbuf_reset(b);
+    int rc = msgpack_pack_array(&b->pk, 8);
+    rc |= msgpack_pack_uint8(&b->pk, S_QREC_VERSION);
+    rc |= msgpack_pack_uint8(&b->pk, (uint8_t)job->state);
+    rc |= msgpack_pack_uint8(&b->pk, job->priority);
+    rc |= msgpack_pack_uint32(&b->pk, job->attempts);
+    rc |= msgpack_pack_uint32(&b->pk, job->max_attempts);
+    rc |= msgpack_pack_uint64(&b->pk, job->not_before);
+    rc |= msgpack_pack_uint32(&b->pk, job->lease_ms);
+    rc |= minga_pk_str(&b->pk, job->type);
+    if (rc != 0)
+        return MINGA_ENOMEM;
+    return s_put(txn, db->queue, k, 8, b->sbuf.data, b->sbuf.size);
 }
 
 static void s_end_key(uint8_t k[16], uint64_t finished_at, uint64_t id)

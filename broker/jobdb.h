@@ -62,11 +62,14 @@ typedef struct {
 typedef struct {
     minga_store_t *store;
     MDB_dbi job, queue, end, idem, meta;
+    minga_pbuf_t scratch; /* encodes the records being written (one thread) */
 } bk_db_t;
 
 /* Takes the handles of the broker's databases. Fails with MINGA_EINVAL (logged) when the
  * store module does not know their names. */
 int bk_db_open(bk_db_t *db, minga_store_t *store);
+/* Frees what bk_db_open allocated; safe on a zeroed bk_db_t. */
+void bk_db_close(bk_db_t *db);
 
 /* Stores a new job (job, queue or job_end, idempotency). */
 int bk_db_put_new(bk_db_t *db, MDB_txn *txn, const minga_job_t *job);
