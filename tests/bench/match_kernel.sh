@@ -64,12 +64,14 @@ NOTES = """
 - Figures move by ±20 % between runs on this shared 2-core machine (other sessions build and
   test on it); thread CPU time removes the waiting, not the cache sharing.
 - Through the broker, the run's last shard merges every shard's lists in one write transaction
-  (atomic replacement); that merge is serial: about 1.1 s of the ~3.5 s of worker CPU at
-  scale 20 in 8 shards when the machine is quiet, which caps the 2-worker speed-up near 1.5×
-  (Amdahl) before any other load; with both cores busy with other sessions (load average
-  above 3 during these runs) the measured speed-up is lower still. Every shard also reads and
-  prepares all 30,000 offers (~0.3 s each). Next steps: cache the prepared offers per store
-  snapshot in the worker, and merge per offer range in parallel jobs.
+  (atomic replacement); that merge is serial (about 1.1–1.3 s at scale 20 in 8 shards when the
+  machine is quiet: reading the shards' lists ~0.4 s, deleting the old ~300,000 candidates and
+  writing the new ones ~0.7 s). A worker keeps the prepared offers between shards while their
+  stored bytes are unchanged, so after its first shard (~0.3 s) a shard reads in ~0.06 s; the
+  serial merge then makes most of a run's CPU, which is why a second worker gains little
+  here, and with both cores busy with other sessions (load average above 3 during these runs)
+  the measured speed-up is close to 1. Next step: merge per range of offers in parallel jobs
+  and swap a generation pointer instead of rewriting every candidate.
 """
 work, out, tags = sys.argv[1], sys.argv[2], sys.argv[3:]
 cpu = "?"
