@@ -337,10 +337,10 @@ static int s_final(s_commit_t *c, s_entry_t **out, size_t *n)
     return 0;
 }
 
-static int s_put_candidate(MDB_txn *txn, MDB_dbi dbi, const char *event, const s_entry_t *e,
-                           unsigned rank, uint64_t gen, minga_pbuf_t *b)
+/* The key and value of a candidate into key and b. */
+static void s_pack_candidate(const char *event, const s_entry_t *e, unsigned rank, uint8_t *key,
+                             minga_pbuf_t *b)
 {
-    uint8_t key[S_KEY_LEN];
     char demand[MINGA_KEY_ID + 1];
     snprintf(demand, sizeof demand, "%.*s", (int)e->f[0].n, e->f[0].p);
     s_key_event(key, event);
@@ -348,9 +348,8 @@ static int s_put_candidate(MDB_txn *txn, MDB_dbi dbi, const char *event, const s
     minga_key_u16(key + 2 * MINGA_KEY_ID, (uint16_t)rank);
     static const char *const names[] = {"demand", "gad", "offer", "cooperante"};
     minga_pbuf_reset(b);
-    msgpack_pack_map(&b->pk, 8);
+    msgpack_pack_map(&b->pk, 7);
     minga_pk_kv_uint(&b->pk, "v", MINGA_MATCH_CANDIDATE_VERSION);
-    minga_pk_kv_uint(&b->pk, "gen", gen);
     for (int i = 0; i < 4; i++) {
         minga_pk_str(&b->pk, names[i]);
         minga_pk_strn(&b->pk, e->f[i].p, e->f[i].n);
@@ -361,14 +360,39 @@ static int s_put_candidate(MDB_txn *txn, MDB_dbi dbi, const char *event, const s
     msgpack_pack_array(&b->pk, e->nr);
     for (uint32_t i = 0; i < e->nr; i++)
         msgpack_pack_uint32(&b->pk, minga_key_get_u32(e->r + 4 * i));
-    MDB_val k = {S_KEY_LEN, key}, v = {b->sbuf.size, b->sbuf.data};
-    return mdb_put(txn, dbi, &k, &v, 0);
 }
 
-/* Deletes the event's candidates, and the staging records of run gen and of older runs
- * (abandoned ones, and the parts of an older run still going, which can no longer merge). */
-static int s_delete_old(MDB_txn *txn, MDB_dbi dbi, const char *event, uint64_t gen)
+/* A stored candidate before the merge: its key and a hash of its value. */
+typedef struct {
+    uint8_t key[S_KEY_LEN];
+    uint64_t hash;
+    size_t len;
+    bool keep;
+} s_old_t;
+
+static uint64_t s_hash(const void *data, size_t len)
 {
+    const uint8_t *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static int s_old_cmp(const void *key, const void *elem)
+{
+    return memcmp(key, ((const s_old_t *)elem)->key, S_KEY_LEN);
+}
+
+/* Lists the event's candidates in *old (key order), and deletes the staging records of run
+ * gen and of older runs (abandoned ones, and the parts of an older run still going, which
+ * can no longer merge). */
+static int s_scan_old(MDB_txn *txn, MDB_dbi dbi, const char *event, uint64_t gen, s_old_t **old,
+                      size_t *nold)
+{
+    size_t cap = 0;
+    *old = NULL;
+    *nold = 0;
     uint8_t key[S_KEY_LEN];
     s_key_event(key, event);
     MDB_cursor *cur;
@@ -381,11 +405,29 @@ static int s_delete_old(MDB_txn *txn, MDB_dbi dbi, const char *event, uint64_t g
         const uint8_t *kd = k.mv_data;
         if (k.mv_size < MINGA_KEY_ID || memcmp(kd, key, MINGA_KEY_ID) != 0)
             break;
-        bool old = k.mv_size == S_KEY_LEN &&
-                   (kd[MINGA_KEY_ID] >= 'A' || (kd[MINGA_KEY_ID] == S_STAGING &&
-                                                minga_key_get_u64(kd + MINGA_KEY_ID + 1) <= gen));
-        if (old && (rc = mdb_cursor_del(cur, 0)))
-            break;
+        if (k.mv_size != S_KEY_LEN)
+            continue;
+        if (kd[MINGA_KEY_ID] == S_STAGING && minga_key_get_u64(kd + MINGA_KEY_ID + 1) <= gen) {
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+            continue;
+        }
+        if (kd[MINGA_KEY_ID] < 'A')
+            continue;
+        if (*nold == cap) {
+            cap = cap ? cap * 2 : 1024;
+            s_old_t *g = realloc(*old, cap * sizeof *g);
+            if (!g) {
+                rc = MINGA_ENOMEM;
+                break;
+            }
+            *old = g;
+        }
+        s_old_t *o = &(*old)[(*nold)++];
+        memcpy(o->key, kd, S_KEY_LEN);
+        o->hash = s_hash(v.mv_data, v.mv_size);
+        o->len = v.mv_size;
+        o->keep = false;
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
@@ -418,15 +460,31 @@ static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_t *pref
     if (rc == MINGA_EFORMAT)
         snprintf(c->err, c->errcap, "a stored shard result of run %llu cannot be read",
                  (unsigned long long)c->job->gen);
+    s_old_t *old = NULL;
+    size_t nold = 0;
     if (rc || (rc = s_final(c, &fin, &n)) != 0 ||
-        (rc = s_delete_old(txn, dbi, c->job->event, c->job->gen)))
+        (rc = s_scan_old(txn, dbi, c->job->event, c->job->gen, &old, &nold)))
         goto done;
     minga_pbuf_t b;
     minga_pbuf_init(&b);
     unsigned rank = 0;
+    /* write what changed, keep what did not, delete what is gone */
     for (size_t i = 0; i < n && !rc; i++) {
         rank = i > 0 && s_str_cmp(&fin[i].f[0], &fin[i - 1].f[0]) == 0 ? rank + 1 : 1;
-        rc = s_put_candidate(txn, dbi, c->job->event, &fin[i], rank, c->job->gen, &b);
+        uint8_t key[S_KEY_LEN];
+        s_pack_candidate(c->job->event, &fin[i], rank, key, &b);
+        s_old_t *o = nold ? bsearch(key, old, nold, sizeof *old, s_old_cmp) : NULL;
+        if (o)
+            o->keep = true;
+        if (o && o->len == b.sbuf.size && o->hash == s_hash(b.sbuf.data, b.sbuf.size))
+            continue;
+        MDB_val k = {S_KEY_LEN, key}, v = {b.sbuf.size, b.sbuf.data};
+        rc = mdb_put(txn, dbi, &k, &v, 0);
+    }
+    for (size_t i = 0; i < nold && !rc; i++) {
+        MDB_val k = {S_KEY_LEN, old[i].key};
+        if (!old[i].keep)
+            rc = mdb_del(txn, dbi, &k, NULL);
     }
     if (!rc)
         rc = s_put_summary(txn, dbi, c, demands, n, &b);
@@ -435,6 +493,7 @@ static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, const uint8_t *pref
     c->result->total_demands = demands;
     c->result->total_candidates = n;
 done:
+    free(old);
     free(fin);
     return rc;
 }

@@ -4,7 +4,7 @@
  * a run is in, and reading them back (export, `minga candidates`, reports).
  *
  * Layout in MINGA_DB_CANDIDATE (key event[32] + demand[32] + u16):
- *   event + demand id + rank (1..)      a candidate: {v, gen, demand, gad, offer, cooperante,
+ *   event + demand id + rank (1..)      a candidate: {v, demand, gad, offer, cooperante,
  *                                       score (hundredths), reasons: [code << 16 | arg...]}
  *   event + [0x01 gen u64 shard u32] + 0  a shard's result of run gen (staging): its demands'
  *                                       top-K lists and its partial top-K lists per offer
@@ -17,9 +17,10 @@
  * Atomic replacement: each shard writes its staging record in a write transaction and, in the
  * same transaction, counts the staging records of its generation; the one that finds all of
  * them (LMDB serialises write transactions, so exactly one does) merges them — per demand its
- * own top K, plus every pair that is in an offer's top K across all shards — deletes the
- * event's previous candidates, writes the new ones and the summary, and deletes the staging
- * records, all in that one transaction. Readers see the old set or the new one, never a mix.
+ * own top K, plus every pair that is in an offer's top K across all shards — writes the
+ * candidates that changed, deletes those that are gone (a candidate stored the same is left
+ * as it is), writes the summary and deletes the staging records, all in that one
+ * transaction. Readers see the old set or the new one, never a mix.
  * A shard scored again after its run was merged (a lease that expired while the first attempt
  * finished), or a shard of a run older than the one in place, changes nothing; the merge
  * deletes the staging records of its run and of older ones (abandoned runs), so the newest
