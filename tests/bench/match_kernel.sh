@@ -64,9 +64,10 @@ NOTES = """
 - Figures move by ±20 % between runs on this shared 2-core machine (other sessions build and
   test on it); thread CPU time removes the waiting, not the cache sharing.
 - Through the broker, the run's last shard merges every shard's lists in one write transaction
-  (atomic replacement); that merge is serial (about 1.1–1.3 s at scale 20 in 8 shards when the
-  machine is quiet: reading the shards' lists ~0.4 s, deleting the old ~300,000 candidates and
-  writing the new ones ~0.7 s). A worker keeps the prepared offers between shards while their
+  (atomic replacement); that merge is serial. It writes only the candidates that changed: at
+  scale 20 in 8 shards it takes ~2.5 s when every one of the ~300,000 candidates is new, and
+  ~0.7 s when re-scoring unchanged data (reading the shards' lists and comparing). The
+  figures above are the best of the repetitions, i.e. re-scores. A worker keeps the prepared offers between shards while their
   stored bytes are unchanged, so after its first shard (~0.3 s) a shard reads in ~0.06 s; the
   serial merge then makes most of a run's CPU, which is why a second worker gains little
   here, and with both cores busy with other sessions (load average above 3 during these runs)
