@@ -56,8 +56,9 @@ NOTES = """
 ## Notes
 
 - The kernel's floor (100 M pairs/s/core, 5× NumPy) holds in every row; DESIGN §6's aim of
-  1 G pairs/s/core is reached or approached (0.84–1.47 G over the runs) only at scale 20 with the event's
-  gates, which leave part of the offers out; with every offer active it is 0.4–0.65 G. What
+  1 G pairs/s/core is reached or approached (0.84–1.47 G over the runs) only at scale 20
+  with the event's gates, which leave part of the offers out; with every offer active it is
+  0.4–0.65 G. What
   remains per pair after the vectorised score pass is the scan of the marked candidates and
   the heap pushes for offers whose top-K list is not full yet (rare offers keep their threshold
   at -1, so each of their eligible pairs is pushed).
@@ -65,14 +66,14 @@ NOTES = """
   test on it); thread CPU time removes the waiting, not the cache sharing.
 - Through the broker, the run's last shard merges every shard's lists in one write transaction
   (atomic replacement); that merge is serial. It writes only the candidates that changed: at
-  scale 20 in 8 shards it takes ~2.5 s when every one of the ~300,000 candidates is new, and
-  ~0.7 s when re-scoring unchanged data (reading the shards' lists and comparing). The
-  figures above are the best of the repetitions, i.e. re-scores. A worker keeps the prepared offers between shards while their
-  stored bytes are unchanged, so after its first shard (~0.3 s) a shard reads in ~0.06 s; the
-  serial merge then makes most of a run's CPU, which is why a second worker gains little
-  here, and with both cores busy with other sessions (load average above 3 during these runs)
-  the measured speed-up is close to 1. Next step: merge per range of offers in parallel jobs
-  and swap a generation pointer instead of rewriting every candidate.
+  scale 20 in 8 shards it takes ~2.5 s when all ~300,000 candidates are new and ~0.7–1.8 s
+  when re-scoring unchanged data (reading the shards' lists and comparing). The figures above
+  are the best of the repetitions, i.e. re-scores. A worker keeps the prepared offers between
+  shards while their stored bytes are unchanged, so after its first shard (~0.3 s) a shard
+  reads in ~0.06 s. The serial merge is then the largest part of a run, which bounds the
+  2-worker speed-up; measured between 1.0× and 1.6× over the runs of this session, all with
+  both cores shared with other sessions (load average 3–6), so the issue's 1.8× is not shown
+  here. Next step: merge per range of offers in parallel jobs.
 """
 work, out, tags = sys.argv[1], sys.argv[2], sys.argv[3:]
 cpu = "?"
