@@ -58,7 +58,7 @@ NOTES = """
 - The kernel's floor (100 M pairs/s/core, 5× NumPy) holds in every row; DESIGN §6's aim of
   1 G pairs/s/core is reached or approached (0.84–1.47 G over the runs) only at scale 20
   with the event's gates, which leave part of the offers out; with every offer active it is
-  0.4–0.65 G. What
+  0.35–0.65 G. What
   remains per pair after the vectorised score pass is the scan of the marked candidates and
   the heap pushes for offers whose top-K list is not full yet (rare offers keep their threshold
   at -1, so each of their eligible pairs is pushed).
