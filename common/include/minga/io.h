@@ -36,8 +36,6 @@ void minga_writer_destroy(minga_writer_t **self_p);
 /* Writes one CSV field (quoted when needed) without separator. */
 void minga_csv_put_field(FILE *out, const char *text);
 
-#endif
-
 /* ---- export ---- */
 
 /* Writes every record of type t (for per-event types, those of event) from the store to out.
@@ -107,3 +105,5 @@ typedef struct {
 typedef int(minga_change_fn)(const minga_change_t *change, void *arg);
 int minga_changes_each(minga_store_t *store, const char *kind, const char *id, minga_change_fn *fn,
                        void *arg);
+
+#endif
