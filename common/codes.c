@@ -281,12 +281,45 @@ static const minga_code_t *s_find_word(minga_codelist_t list, const char *query)
     return NULL;
 }
 
+/* Direct indexes by the code's number, built once: the importer looks up a canton or a DAC
+ * code per field of every row. Slot 0 = absent, else position + 1. */
+static uint16_t s_canton_index[10000];
+static uint16_t s_dac_index[100000];
+static pthread_once_t s_index_once = PTHREAD_ONCE_INIT;
+
+static void s_index_build(void)
+{
+    for (size_t i = 0; i < minga__ncantons; i++)
+        s_canton_index[atoi(minga__cantons[i].code)] = (uint16_t)(i + 1);
+    for (size_t i = 0; i < minga__ndac; i++)
+        s_dac_index[atoi(minga__dac[i].code)] = (uint16_t)(i + 1);
+}
+
+/* The number written by exactly n decimal digits, or -1. */
+static long s_digits(const char *code, int n)
+{
+    long v = 0;
+    for (int i = 0; i < n; i++) {
+        if (code[i] < '0' || code[i] > '9')
+            return -1;
+        v = v * 10 + (code[i] - '0');
+    }
+    return code[n] == '\0' ? v : -1;
+}
+
 const minga_code_t *minga_code_find(minga_codelist_t list, const char *code)
 {
     if (!s_valid(list) || !code)
         return NULL;
     if (s_lists[list].words)
         return s_find_word(list, code);
+    if (list == MINGA_CL_DAC) {
+        long v = s_digits(code, 5);
+        if (v < 0)
+            return NULL;
+        pthread_once(&s_index_once, s_index_build);
+        return s_dac_index[v] ? &minga__dac[s_dac_index[v] - 1] : NULL;
+    }
     size_t n;
     const minga_code_t *entries = s_entries(list, &n);
     long i = s_bisect(entries, n, sizeof entries[0], code);
@@ -346,10 +379,11 @@ const minga_canton_t *minga_cantons(size_t *n)
 
 const minga_canton_t *minga_canton_find(const char *code)
 {
-    if (!code)
+    long v = code ? s_digits(code, 4) : -1;
+    if (v < 0)
         return NULL;
-    long i = s_bisect(minga__cantons, minga__ncantons, sizeof minga__cantons[0], code);
-    return i < 0 ? NULL : &minga__cantons[i];
+    pthread_once(&s_index_once, s_index_build);
+    return s_canton_index[v] ? &minga__cantons[s_canton_index[v] - 1] : NULL;
 }
 
 /* ASCII letter for the Latin-1 code point 0xC0 + i (U+00C0..U+00FF) with its accent removed

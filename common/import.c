@@ -63,6 +63,7 @@ typedef struct {
     size_t row_errors; /* report->nerrors when the current row began */
     char errbuf[320];
     MDB_txn *rtxn;         /* read snapshot for reference checks, closed before writing */
+    uint8_t *gads;         /* GADs in that snapshot by DPA code, filled on first use */
     bool event_ok;         /* per-event kinds: the event exists */
     uint64_t slots;        /* the event's slot count, for participants */
     msgpack_sbuffer arena; /* every row's encoded value, one after the other */
@@ -471,18 +472,39 @@ static bool s_id_exists(MDB_txn *txn, minga_store_t *store, minga_db_t db, const
     return minga_key_id(key, id) == 0 && s_exists(txn, store, db, key, sizeof key);
 }
 
-static bool s_gad_exists(MDB_txn *txn, minga_store_t *store, const char *code)
+static bool s_gad_exists_in_store(MDB_txn *txn, minga_store_t *store, const char *code)
 {
     minga_gad_t g = {.code = (char *)code};
     uint8_t key[2];
     return minga_rtype_gad.key(&g, key) == 2 && s_exists(txn, store, MINGA_DB_GAD, key, 2);
 }
 
-static bool s_party_exists(MDB_txn *txn, minga_store_t *store, const char *party)
+/* The GADs of the snapshot, as one byte per DPA code, read once per import (a demand file
+ * names a GAD on every row). */
+static bool s_gad_exists(s_import_t *im, const char *code)
+{
+    if (!im->gads) {
+        if (!(im->gads = calloc(10000, 1)))
+            return s_gad_exists_in_store(im->rtxn, im->store, code);
+        MDB_cursor *cur;
+        MDB_val k, v;
+        if (mdb_cursor_open(im->rtxn, minga_store_dbi(im->store, MINGA_DB_GAD), &cur) == 0) {
+            for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+                 rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+                if (k.mv_size == 2 && minga_key_get_u16(k.mv_data) < 10000)
+                    im->gads[minga_key_get_u16(k.mv_data)] = 1;
+            mdb_cursor_close(cur);
+        }
+    }
+    const minga_canton_t *c = minga_canton_find(code);
+    return c && im->gads[atoi(c->code)];
+}
+
+static bool s_party_exists(s_import_t *im, const char *party)
 {
     if (minga_canton_find(party))
-        return s_gad_exists(txn, store, party);
-    return s_id_exists(txn, store, MINGA_DB_COOPERANTE, party);
+        return s_gad_exists(im, party);
+    return s_id_exists(im->rtxn, im->store, MINGA_DB_COOPERANTE, party);
 }
 
 /* Number of slots of a stored event, 0 when it cannot be read. */
@@ -554,11 +576,11 @@ static void s_check_row_refs(s_import_t *im, const void *rec, long line)
                     o->cooperante);
     } else if (t == &minga_rtype_demand) {
         const minga_demand_t *d = rec;
-        if (d->gad && !s_gad_exists(txn, im->store, d->gad))
+        if (d->gad && !s_gad_exists(im, d->gad))
             s_error(im, line, 0, "gad", "reference to a GAD '%s' not in the registry", d->gad);
     } else if (t == &minga_rtype_participant) {
         const minga_participant_t *p = rec;
-        if (p->party && !s_party_exists(txn, im->store, p->party))
+        if (p->party && !s_party_exists(im, p->party))
             s_error(im, line, 0, "party", "reference to an unknown party '%s'", p->party);
         if (im->event_ok && p->available_slots && s_last_slot(p->available_slots) > im->slots)
             s_error(im, line, 0, "available_slots", "slot %llu is past the event's last slot %llu",
@@ -566,9 +588,9 @@ static void s_check_row_refs(s_import_t *im, const void *rec, long line)
                     (unsigned long long)im->slots);
     } else if (t == &minga_rtype_preference) {
         const minga_preference_t *p = rec;
-        if (p->from && !s_party_exists(txn, im->store, p->from))
+        if (p->from && !s_party_exists(im, p->from))
             s_error(im, line, 0, "de", "reference to an unknown party '%s'", p->from);
-        if (p->to && !s_party_exists(txn, im->store, p->to))
+        if (p->to && !s_party_exists(im, p->to))
             s_error(im, line, 0, "para", "reference to an unknown party '%s'", p->to);
     }
 }
@@ -837,6 +859,7 @@ int minga_import_buffer(minga_store_t *store, const minga_rtype_t *t, const char
         }
     }
     free(im.rows);
+    free(im.gads);
     msgpack_sbuffer_destroy(&im.arena);
     return rc;
 }

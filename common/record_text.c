@@ -43,42 +43,37 @@ static char *s_trimmed(const char *text, size_t n)
     return s;
 }
 
-static bool s_utf8_ok(const char *s)
+/* Free text: valid UTF-8, no control characters but tab and line breaks. */
+static int s_check_text(const char *s, size_t max, char *err, size_t cap)
 {
+    /* one pass: length, UTF-8 shape (no overlongs, surrogates or code points past U+10FFFF)
+     * and no control characters but tab and line breaks */
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned c = *p;
-        int n = c < 0x80             ? 0
-                : (c & 0xe0) == 0xc0 ? 1
-                : (c & 0xf0) == 0xe0 ? 2
-                : (c & 0xf8) == 0xf0 ? 3
-                                     : -1;
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+                return s_fail(err, cap, "text holds control character 0x%02x", c);
+            p++;
+            continue;
+        }
+        int n = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
         if (n < 0 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4))
-            return false;
-        unsigned cp = n == 0 ? c : c & (0x3fu >> n);
+            return s_fail(err, cap, "text is not valid UTF-8");
+        unsigned cp = c & (0x3fu >> n);
         for (int i = 1; i <= n; i++) {
             if ((p[i] & 0xc0) != 0x80)
-                return false;
+                return s_fail(err, cap, "text is not valid UTF-8");
             cp = (cp << 6) | (p[i] & 0x3f);
         }
         if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
             (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return false;
+            return s_fail(err, cap, "text is not valid UTF-8");
         p += n + 1;
     }
-    return true;
-}
-
-/* Free text: valid UTF-8, no control characters but tab and line breaks. */
-static int s_check_text(const char *s, size_t max, char *err, size_t cap)
-{
-    if (strlen(s) > max)
-        return s_fail(err, cap, "text of %zu bytes is longer than %zu", strlen(s), max);
-    if (!s_utf8_ok(s))
-        return s_fail(err, cap, "text is not valid UTF-8");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
-            return s_fail(err, cap, "text holds control character 0x%02x", *p);
+    size_t len = (size_t)((const char *)p - s);
+    if (len > max)
+        return s_fail(err, cap, "text of %zu bytes is longer than %zu", len, max);
     return 0;
 }
 
