@@ -63,9 +63,15 @@ bool minga_cli_has(const char *name);
 
 #include "minga/store.h"
 
+#include <stdint.h>
+
 /* Opens the store of cli->store_dir (flags as minga_store_open). On failure the store module
  * has already named the directory and the reason on stderr; returns MINGA_EXIT_FAIL, else 0. */
 int minga_cli_open_store(minga_cli_t *cli, unsigned flags, minga_store_t **store);
+
+/* Arguments of a command that takes one job id and an optional --json (`minga job`, `minga
+ * wait`): fills *id and *json and returns 0, or the usage exit status after a message. */
+int minga_cli_job_args(int argc, char **argv, uint64_t *id, bool *json);
 
 /* Option parsing helper: if argv[*i] is "--name VALUE" or "--name=VALUE", stores VALUE in
  * *value, advances *i past it and returns 1; returns -1 (after a usage message for cmd) when

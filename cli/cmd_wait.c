@@ -13,20 +13,11 @@
 
 static int s_run_wait(minga_cli_t *cli, int argc, char **argv)
 {
-    uint64_t id = 0;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = true;
-        else if (argv[i][0] == '-')
-            return minga_cli_usage("wait", "unknown option '%s'", argv[i]);
-        else if (id)
-            return minga_cli_usage("wait", "one job id only");
-        else if (minga_jobview_parse_id(argv[i], &id) != 0)
-            return minga_cli_usage("wait", "'%s' is not a job id", argv[i]);
-    }
-    if (!id)
-        return minga_cli_usage("wait", "which job? (minga wait ID)");
+    uint64_t id;
+    bool json;
+    int usage = minga_cli_job_args(argc, argv, &id, &json);
+    if (usage)
+        return usage;
     minga_client_t *client = NULL;
     if (minga_client_new_store(&client, cli->store_dir, (int)(cli->timeout_s * 1000)) != 0)
         return MINGA_EXIT_FAIL;
