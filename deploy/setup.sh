@@ -27,10 +27,13 @@ for arg in "$@"; do
 done
 
 pkgs=(gcc make libc6-dev cmake pkg-config
-    libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev libjansson-dev libcsv-dev)
+    libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev libjansson-dev libcsv-dev
+    libcurl4-openssl-dev libical-dev libcairo2-dev libpango1.0-dev libmicrohttpd-dev
+    fonts-dejavu-core tzdata)
 if [ $want_tests = 1 ]; then
     pkgs+=(libcmocka-dev clang clang-format-14 libclang-rt-14-dev python3 python3-zmq
-        python3-msgpack procps util-linux git jq)
+        python3-msgpack procps util-linux git jq python3-scipy python3-aiosmtpd
+        python3-icalendar chromium poppler-utils tmux)
 fi
 if [ $want_bench = 1 ]; then
     pkgs+=(sqlite3 beanstalkd gearman-job-server gearman-tools libgearman-dev time bc python3-numpy)
