@@ -21,6 +21,7 @@ event's participants, its candidates and its meetings, and checks every hard rul
   score           the meeting's score is that candidate's score
   pair-count      at most reuniones_por_par (1 when empty) meetings per pair
   status          status is scheduled, held or noshow (the meetings that stand)
+  order           rows are ordered by slot, then table (DESIGN.md section 11)
   preference-no   with --preferences: no meeting between a pair marked "no"
   format          the files have the columns and values the exports promise
 
@@ -248,6 +249,7 @@ class Checker:
         table_coops = defaultdict(set)
         pair_count = defaultdict(int)
         self.parsed = []
+        last = None
         for line, m in self.meetings:
             try:
                 slot = parse_uint(m["slot"], "slot", "%s:%d" % (self.path, line))
@@ -258,6 +260,10 @@ class Checker:
                 continue
             g, c = m["gad"], m["cooperante"]
             self.parsed.append((slot, table, g, c, score))
+            if last is not None and (slot, table) < last:
+                self.v("order", line, m, "after slot %d table %d: rows go by slot, then table"
+                       % last)
+            last = (slot, table)
             if m["status"] not in STANDING:
                 self.v("status", line, m, "status '%s' is not one of %s"
                        % (m["status"], ", ".join(sorted(STANDING))))

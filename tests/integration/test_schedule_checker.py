@@ -111,6 +111,7 @@ BROKEN = {
                    {"pair-count"}, "2 meetings of the pair, at most 1"),
     "status": (VALID[:6] + [row(6, 4, "0103", "coop-c", "d4", "oc1", "40.00", "cancelled")],
                {"status"}, "status 'cancelled'"),
+    "order": ([VALID[1], VALID[0]] + VALID[2:], {"order"}, "after slot 1 table 2"),
     "format": (VALID + ["x;%s;1;0101;coop-a;d1;oa1;80.50;scheduled" % t(1)],
                {"format"}, "slot 'x' is not a whole number"),
 }
@@ -129,7 +130,18 @@ def write(path, lines):
         f.write("\ufeff" + "\r\n".join(lines) + "\r\n")
 
 
-def run(d, meetings, extra=(), event="rueda-t", prefs=True):
+def by_slot_table(line):
+    f = line.split(";")
+    try:
+        return (int(f[0]), int(f[3]))
+    except (ValueError, IndexError):
+        return (0, 0)
+
+
+def run(d, meetings, extra=(), event="rueda-t", prefs=True, keep_order=False):
+    """Runs the checker on MEETINGS (put in slot, table order unless KEEP_ORDER)."""
+    if not keep_order:
+        meetings = sorted(meetings, key=by_slot_table)
     write(os.path.join(d, "m.csv"), [HEAD] + meetings)
     args = [PY, CHECKER, "--events", os.path.join(d, "e.csv"), "--participants",
             os.path.join(d, "p.csv"), "--candidates", os.path.join(d, "c.csv"),
@@ -175,7 +187,7 @@ def main():
               "GAD below minimum is a figure, not a violation: %d %r" % (r.returncode, fig))
 
         for name, (meetings, want, text) in BROKEN.items():
-            r = run(d, meetings)
+            r = run(d, meetings, keep_order=name == "order")
             got = rules_of(r.stderr)
             check(r.returncode == 1, "%s: exit %d (want 1)" % (name, r.returncode))
             check(got == want, "%s: rules %s, want %s\n%s" % (name, sorted(got), sorted(want),
@@ -222,7 +234,7 @@ def main():
                             "--candidates", os.path.join(d, "c.csv"), "--meetings",
                             os.path.join(d, "m.csv")], capture_output=True, text=True)
         check(r.returncode == 1 and "m.csv:1: header" in r.stderr, "bad header: %s" % r.stderr)
-        r = run(d, VALID + ["1;2;3"])
+        r = run(d, VALID + ["1;2;3"], keep_order=True)
         check(r.returncode == 1 and "m.csv:9: 3 fields" in r.stderr, "short row: %s" % r.stderr)
 
         # The other event (3 slots a day... of 30 min from 08:00 to 12:00 = 8 slots, 10 tables,
