@@ -367,6 +367,46 @@ def greedy(inst):
     return out
 
 
+def greedy_pairs(inst):
+    """Second baseline: the candidate pairs by decreasing score, each placed in the first slot
+    where both parties are available and free (the cooperante: fewer than R meetings), while
+    both are under their maximum. Tables as in greedy()."""
+    P = inst.parties
+    order = sorted(range(len(inst.pairs)), key=lambda i: (-inst.weight[i], inst.pairs[i]))
+    seated, used = set(), 0
+    for i in order:
+        c = inst.pairs[i][1]
+        if c not in seated and used + P[c].tables <= inst.event.tables:
+            seated.add(c)
+            used += P[c].tables
+    tables = table_plan(inst, seated)
+    count = defaultdict(int)
+    busy_g = defaultdict(set)
+    busy_c = defaultdict(lambda: defaultdict(int))
+    out = []
+    for i in order:
+        g, c = inst.pairs[i]
+        if c not in seated:
+            continue
+        for _ in range(inst.event.per_pair):
+            if count[g] >= P[g].max or count[c] >= P[c].max:
+                break
+            for s in range(1, inst.event.nslots + 1):
+                if s in busy_g[g] or busy_c[c][s] >= P[c].tables:
+                    continue
+                if P[g].available(s) and P[c].available(s):
+                    out.append((s, tables[c][busy_c[c][s]], g, c, inst.why[i][0],
+                                inst.why[i][1], inst.weight[i]))
+                    busy_g[g].add(s)
+                    busy_c[c][s] += 1
+                    count[g] += 1
+                    count[c] += 1
+                    break
+            else:
+                break
+    return out
+
+
 def write_meetings(path, inst, meetings):
     """Writes MEETINGS as `minga export meetings` does (BOM, ';', status scheduled)."""
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
