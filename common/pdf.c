@@ -93,11 +93,13 @@ static double s_set(s_doc_t *doc, const char *text, bool markup, double pt, bool
     pango_font_description_free(fd);
     pango_layout_set_width(doc->layout, width > 0 ? (int)(width * PANGO_SCALE) : -1);
     pango_layout_set_ellipsize(doc->layout, ellipsize ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
-    pango_layout_set_height(doc->layout, ellipsize ? -1 : 0);
+    pango_layout_set_height(doc->layout, -1);
     if (markup)
         pango_layout_set_markup(doc->layout, text, -1);
-    else
+    else {
+        pango_layout_set_attributes(doc->layout, NULL); /* markup's attributes would stay */
         pango_layout_set_text(doc->layout, text, -1);
+    }
     int w, h;
     pango_layout_get_size(doc->layout, &w, &h);
     return (double)h / PANGO_SCALE;
@@ -199,9 +201,10 @@ static void s_agenda_cells(s_agenda_t *a, size_t k)
     minga_report_reasons(m, "; ", reasons, sizeof reasons);
     const char *status = minga_report_status_es(m->status);
     bool plain = strcmp(status, "programada") == 0;
-    s_markup(c[3], sizeof c[3], "<b>Demanda:</b> %s\n<b>Oferta:</b> %s\n<i>Por qué: %s</i>%s%s",
+    s_markup(c[3], sizeof c[3], "<b>Demanda:</b> %s\n<b>Oferta:</b> %s%s<i>%s</i>%s%s",
              dm && dm->title ? dm->title : m->demand, of && of->title ? of->title : m->offer,
-             reasons, plain ? "" : "\nEstado: ", plain ? "" : status);
+             *reasons ? "\nPor qué: " : "", reasons,
+             plain ? "" : "\nEstado: ", plain ? "" : status);
 }
 
 /* Measures every row; returns the number of pages. */

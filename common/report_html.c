@@ -3,6 +3,9 @@
  * Spanish — inline CSS, inline SVG charts (svg.h), no script, no image, font or style sheet
  * from anywhere else — so it opens offline, is sent by e-mail as it is, and prints.
  *
+ * A Content-Security-Policy that allows nothing but the inline style makes a browser refuse
+ * (and report on its console) any request the page would make.
+ *
  * Accessibility: one h1, an h2 per section, a table of contents, every chart an <svg
  * role="img"> with a title and a description, and beside each chart a <table> with the same
  * figures (caption, th scope). Print: no navigation, sections kept whole where they fit,
@@ -34,14 +37,13 @@ static const char s_css[] =
     "caption{text-align:left;font-weight:bold;padding:.3rem 0}"
     "th,td{border:1px solid #cbd5e0;padding:.25rem .5rem;text-align:left;vertical-align:top}"
     "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}thead th{background:#edf2f7}"
-    "details{margin:.5rem 0}summary{cursor:pointer;color:#2b6cb0}"
     "svg.chart{display:block;margin:.6rem 0;height:auto}"
     "svg .bar{fill:#2b6cb0}svg .lbl,svg .val,svg .axis{font-size:12px;fill:#1a202c;"
     "font-family:'DejaVu Sans',sans-serif}svg .axis{font-size:11px;fill:#4a5568}"
     "svg .grid{stroke:#e2e8f0;stroke-width:1}svg .base{stroke:#4a5568;stroke-width:1}"
     "p.note{font-size:.9rem;color:#4a5568}"
-    "@media print{body{max-width:none;padding:0;font-size:10pt}nav,details summary{display:none}"
-    "details{display:block}details>*{display:block}section{break-inside:avoid-page}"
+    "@media print{body{max-width:none;padding:0;font-size:10pt}nav{display:none}"
+    "section{break-inside:avoid-page}"
     "h2{break-after:avoid}table{break-inside:auto}thead{display:table-header-group}"
     "tr{break-inside:avoid}svg .bar{fill:#2b6cb0;print-color-adjust:exact;"
     "-webkit-print-color-adjust:exact}@page{size:A4;margin:15mm}}";
@@ -159,7 +161,9 @@ static void s_head(FILE *out, const minga_report_data_t *d, const minga_report_f
     gmtime_r(&local, &tm);
     strftime(when, sizeof when, "%d/%m/%Y %H:%M", &tm);
     fputs("<!DOCTYPE html>\n<html lang=\"es\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+          "style-src 'unsafe-inline'\">\n<title>",
           out);
     s_put(out, "Informe de la rueda — ");
     s_put(out, e->name ? e->name : d->event_id);

@@ -373,6 +373,10 @@ static void test_event_reports(void **state)
     minga_report_figures_clear(&f);
     minga_report_data_clear(&d);
     minga_store_destroy(&store);
+    if (getenv("MINGA_TEST_KEEP")) { /* to look at the files: MINGA_TEST_KEEP=1 test_report */
+        print_message("reports kept in %s/reports/feria\n", s_dir);
+        return;
+    }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
     assert_int_equal(system(cmd), 0);
