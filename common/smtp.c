@@ -17,6 +17,7 @@
 #include "minga/smtp.h"
 
 #include "minga/error.h"
+#include "minga/mail.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -93,10 +94,17 @@ int minga_smtp_config_check(const minga_smtp_config_t *cfg, char *err, size_t er
         snprintf(err, errcap, "smtp/starttls: must be no, try or required, not '%s'", t);
         return MINGA_EINVAL;
     }
-    if (cfg->host && *cfg->host && (!cfg->from || !*cfg->from)) {
-        snprintf(err, errcap, "smtp/from: a sender address is needed with a relay");
+    if (!minga_mail_addr_valid(cfg->from)) {
+        snprintf(err, errcap, "smtp/from: '%s' is not a valid sender address",
+                 cfg->from ? cfg->from : "");
         return MINGA_EINVAL;
     }
+    for (const char *p = cfg->domain; p && *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-')) {
+            snprintf(err, errcap, "smtp/domain: '%s' is not a domain name", cfg->domain);
+            return MINGA_EINVAL;
+        }
     return 0;
 }
 
