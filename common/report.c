@@ -197,6 +197,7 @@ static int s_write_pdf(s_run_t *r)
         bytes += stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
         s_step(r->progress, "agendas en PDF");
     }
+    r->res->agendas_ms = s_ms() - t0;
     s_prune(r->d, dir);
     if ((rc = s_add(r->res, "agendas", dir, r->d->nparts)) != 0)
         return rc;
@@ -206,6 +207,7 @@ static int s_write_pdf(s_run_t *r)
         return s_fail(rc, "cannot write the grid", path, r->err, r->errcap);
     s_step(r->progress, "grilla.pdf");
     r->res->pdf_ms = s_ms() - t0;
+    r->res->grid_ms = r->res->pdf_ms - r->res->agendas_ms;
     return s_add(r->res, "grilla.pdf", path, 1);
 }
 
@@ -279,9 +281,11 @@ int minga_report_event(minga_store_t *store, const char *event, unsigned formats
     minga_report_data_t d;
     minga_report_figures_t f;
     memset(&f, 0, sizeof f);
+    uint64_t t0 = s_ms();
     int rc = minga_report_data_load(&d, store, event, err, errcap);
     if (rc)
         return rc;
+    res->read_ms = s_ms() - t0;
     pg.total = 2 + (formats & MINGA_REPORT_CSV ? 4 : 0) + (formats & MINGA_REPORT_HTML ? 1 : 0) +
                (formats & MINGA_REPORT_PDF ? d.nparts + 1 : 0);
     s_step(&pg, "datos leídos");
