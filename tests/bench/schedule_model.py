@@ -192,57 +192,66 @@ class Solution:
     pass
 
 
-def exact(inst, time_limit=120.0, integral=True, score_only_too=True):
+def _bound(res, integral):
+    """The best bound HiGHS has on the maximised objective (None when it has none)."""
+    b = getattr(res, "mip_dual_bound", None) if integral else res.fun
+    if b is None and res.fun is not None:
+        b = res.fun
+    return -b if b is not None and b == b else None
+
+
+def exact(inst, time_limit=120.0, integral=True, score_only_too=True, lex=True, known_z=None):
     """Solves the model. Returns a Solution with: gads_at_min (objective 1), score (objective 2,
-    hundredths), x (dict pair index -> list of block indices, one per meeting), proven (bool),
-    gap (relative, of objective 2), bound (best bound of objective 2), seconds; and, when
-    score_only_too, score_only / score_only_bound / score_only_proven (total score alone)."""
+    hundredths; None when HiGHS found no solution in time), x (dict pair index -> list of block
+    indices, one per meeting), proven (bool), bound (best bound of objective 2), seconds; and,
+    when score_only_too, score_only / score_only_bound / score_only_proven (total score alone).
+    KNOWN_Z: GADs at their minimum in a schedule already checked; when it is every GAD with a
+    minimum, objective 1 needs no solver. LEX false: only the score-alone problem. INTEGRAL
+    false: the LP relaxation (bounds only)."""
     var, nx, zi, yi, nv, rows, ub = _model(inst)
     sol = Solution()
     sol.nvars, sol.nrows = nv, len(rows)
     sol.seconds = 0.0
-    cost1 = [0.0] * nv
-    for k in zi.values():
-        cost1[k] = 1.0
-    if zi:
-        r1, t1 = _solve(nv, rows, ub, cost1, integral, time_limit)
-        sol.seconds += t1
-        if r1.x is None:
-            raise RuntimeError("HiGHS found no solution for objective 1: %s" % r1.message)
-        z1 = int(round(-r1.fun)) if integral else -r1.fun
-        sol.proven1 = r1.status == 0
-        sol.bound1 = -getattr(r1, "mip_dual_bound", r1.fun) if integral else -r1.fun
-    else:
-        z1, sol.proven1, sol.bound1 = 0, True, 0
-    sol.gads_at_min = z1
     sol.gads_with_min = len(zi)
+    sol.score = sol.bound = None
+    sol.proven = sol.proven1 = False
+    sol.x = defaultdict(list)
     cost2 = [0.0] * nv
     for k, (i, _) in enumerate(var):
         cost2[k] = float(inst.weight[i])
-    extra = [([(k, 1) for k in zi.values()], z1 - 1e-6 if not integral else z1, float("inf"))] \
-        if zi else []
-    r2, t2 = _solve(nv, rows, ub, cost2, integral, time_limit, extra)
-    sol.seconds += t2
-    if r2.x is None:
-        raise RuntimeError("HiGHS found no solution for objective 2: %s" % r2.message)
-    sol.score = -r2.fun
-    sol.proven = r2.status == 0
-    sol.bound = -getattr(r2, "mip_dual_bound", r2.fun) if integral else -r2.fun
-    if sol.bound is None or sol.bound != sol.bound:
-        sol.bound = sol.score
-    sol.gap = (sol.bound - sol.score) / sol.bound if sol.bound else 0.0
-    sol.x = defaultdict(list)
-    for k, (i, bi) in enumerate(var):
-        n = int(round(r2.x[k])) if integral else 0
-        sol.x[i] += [bi] * n
-    if score_only_too:
+    if lex:
+        cost1 = [0.0] * nv
+        for k in zi.values():
+            cost1[k] = 1.0
+        if not zi:
+            z1, sol.proven1 = 0, True
+        elif known_z is not None and known_z == len(zi):
+            z1, sol.proven1 = known_z, True
+        else:
+            r1, t1 = _solve(nv, rows, ub, cost1, integral, time_limit)
+            sol.seconds += t1
+            if r1.x is None:
+                raise RuntimeError("HiGHS found no solution for objective 1: %s" % r1.message)
+            z1 = int(round(-r1.fun)) if integral else -r1.fun
+            sol.proven1 = r1.status == 0
+        sol.gads_at_min = z1
+        extra = [([(k, 1) for k in zi.values()], z1 if integral else z1 - 1e-6,
+                  float("inf"))] if zi else []
+        r2, t2 = _solve(nv, rows, ub, cost2, integral, time_limit, extra)
+        sol.seconds += t2
+        sol.bound = _bound(r2, integral)
+        if r2.x is not None:
+            sol.score = -r2.fun
+            sol.proven = r2.status == 0
+            if integral:
+                for k, (i, bi) in enumerate(var):
+                    sol.x[i] += [bi] * int(round(r2.x[k]))
+    if score_only_too or not lex:
         r3, t3 = _solve(nv, rows, ub, cost2, integral, time_limit)
         sol.seconds += t3
         sol.score_only = -r3.fun if r3.x is not None else None
         sol.score_only_proven = r3.status == 0
-        sol.score_only_bound = -getattr(r3, "mip_dual_bound", r3.fun) if integral else -r3.fun
-        if sol.score_only_bound is None or sol.score_only_bound != sol.score_only_bound:
-            sol.score_only_bound = sol.score_only
+        sol.score_only_bound = _bound(r3, integral)
     return sol
 
 
