@@ -36,7 +36,8 @@ static const char s_css[] =
     "table{border-collapse:collapse;margin:.8rem 0 1.2rem;font-size:.88rem;width:100%}"
     "caption{text-align:left;font-weight:bold;padding:.3rem 0}"
     "th,td{border:1px solid #cbd5e0;padding:.25rem .5rem;text-align:left;vertical-align:top}"
-    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}thead th{background:#edf2f7}"
+    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td.c{white-space:nowrap}thead "
+    "th{background:#edf2f7}"
     "svg.chart{display:block;margin:.6rem 0;height:auto}"
     "svg .bar{fill:#2b6cb0}svg .lbl,svg .val,svg .axis{font-size:12px;fill:#1a202c;"
     "font-family:'DejaVu Sans',sans-serif}svg .axis{font-size:11px;fill:#4a5568}"
@@ -136,7 +137,7 @@ static int s_bars(FILE *out, const minga_report_count_t *c, size_t n, const char
         items[k].value = (double)c[i].count;
         k++;
     }
-    minga_svg_opts_t o = {.title = title};
+    minga_svg_opts_t o = {.title = title, .width = 900};
     int rc = minga_svg_hbars(out, items, k, &o);
     free(items);
     free(labels);
@@ -336,6 +337,33 @@ static int s_tables(FILE *out, const minga_report_data_t *d, const minga_report_
     return rc;
 }
 
+/* The cantons of the uncovered demands of competency c and province p, each once. */
+static void s_cantons(FILE *out, const minga_report_data_t *d, const minga_report_gap_t *g,
+                      size_t c, size_t p)
+{
+    const char *seen[64];
+    size_t nseen = 0;
+    for (size_t k = 0; k < g->uncovered; k++) {
+        const minga_demand_t *dm = d->demands[g->list[k]];
+        if (minga_report_comp_index(dm->competency) != (int)c ||
+            minga_report_prov_index(dm->gad) != (int)p)
+            continue;
+        bool dup = false;
+        for (size_t i = 0; i < nseen && !dup; i++)
+            dup = strcmp(seen[i], dm->gad) == 0;
+        if (dup)
+            continue;
+        if (nseen == sizeof seen / sizeof seen[0]) {
+            fputs(", …", out);
+            return;
+        }
+        if (nseen)
+            fputs(", ", out);
+        s_put(out, minga_report_party_name(d, dm->gad));
+        seen[nseen++] = dm->gad;
+    }
+}
+
 static int s_gap(FILE *out, const minga_report_data_t *d, const minga_report_figures_t *f)
 {
     const minga_report_gap_t *g = &f->gap;
@@ -382,32 +410,26 @@ static int s_gap(FILE *out, const minga_report_data_t *d, const minga_report_fig
           "</th><th scope=\"col\" class=\"n\">Demandas</th><th scope=\"col\">Cantones</th>"
           "</tr></thead><tbody>\n",
           out);
-    for (size_t c = 0; c < MINGA_REPORT_NCOMP; c++)
-        for (size_t p = 0; p < MINGA_REPORT_NPROV; p++) {
+    for (size_t c = 0; c < MINGA_REPORT_NCOMP; c++) {
+        size_t rows = 0;
+        for (size_t p = 0; p < MINGA_REPORT_NPROV; p++)
+            rows += g->cell[c][p] != 0;
+        for (size_t p = 0, k = 0; p < MINGA_REPORT_NPROV; p++) {
             if (!g->cell[c][p])
                 continue;
-            fprintf(out, "<tr><td>%s) ", comp[c].code);
-            s_put(out, comp[c].label);
-            fputs("</td><th scope=\"row\">", out);
+            fputs("<tr>", out);
+            if (k++ == 0) { /* the competency once, over its provinces */
+                fprintf(out, "<th scope=\"rowgroup\" rowspan=\"%zu\">%s) ", rows, comp[c].code);
+                s_put(out, comp[c].label);
+                fputs("</th>", out);
+            }
+            fputs("<th scope=\"row\">", out);
             s_put(out, prov[p].label);
             fprintf(out, "</th><td class=\"n\">%zu</td><td>", g->cell[c][p]);
-            /* the cantons of this cell, from the sorted list, each once */
-            const char *last = NULL;
-            for (size_t k = 0; k < g->uncovered; k++) {
-                const minga_demand_t *dm = d->demands[g->list[k]];
-                if (minga_report_comp_index(dm->competency) != (int)c ||
-                    minga_report_prov_index(dm->gad) != (int)p)
-                    continue;
-                const char *name = minga_report_party_name(d, dm->gad);
-                if (last && strcmp(last, name) == 0)
-                    continue;
-                if (last)
-                    fputs(", ", out);
-                s_put(out, name);
-                last = name;
-            }
+            s_cantons(out, d, g, c, p);
             fputs("</td></tr>\n", out);
         }
+    }
     fputs("</tbody></table>\n</section>\n", out);
     return rc;
 }
@@ -421,7 +443,8 @@ static int s_top(FILE *out, const minga_report_figures_t *f)
     size_t n = f->ntop < 16 ? f->ntop : 16;
     for (size_t i = 0; i < n; i++)
         items[i] = (minga_svg_item_t){f->top[i].label, (double)f->top[i].count};
-    minga_svg_opts_t o = {.title = "Demandas cubiertas por cooperante, gráfico de barras"};
+    minga_svg_opts_t o = {.title = "Demandas cubiertas por cooperante, gráfico de barras",
+                          .width = 900};
     int rc = minga_svg_hbars(out, items, n, &o);
     fputs("<table><caption>Cooperantes con más demandas cubiertas</caption><thead><tr>"
           "<th scope=\"col\" class=\"n\">Puesto</th><th scope=\"col\">Cooperante</th>"
@@ -431,7 +454,7 @@ static int s_top(FILE *out, const minga_report_figures_t *f)
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "<tr><td class=\"n\">%zu</td><th scope=\"row\">", i + 1);
         s_put(out, f->top[i].label);
-        fputs("</th><td>", out);
+        fputs("</th><td class=\"c\">", out);
         s_put(out, f->top[i].code);
         fprintf(out, "</td><td class=\"n\">%zu</td><td class=\"n\">%.0f</td></tr>\n",
                 f->top[i].count, f->top[i].extra);

@@ -19,7 +19,7 @@
 #define S_ROW 22      /* px per bar of a horizontal chart */
 #define S_BAR 14      /* bar thickness */
 #define S_CHAR_PX 7.0 /* estimated width of one character at 12 px */
-#define S_LABEL_MAX 38
+#define S_LABEL_MAX 48
 
 size_t minga_utf8_len(const char *s)
 {

@@ -98,9 +98,10 @@ typedef struct {
 typedef struct {
     minga_report_file_t *files; /* in the order written */
     size_t nfiles;
-    char *dir;                          /* STORE/reports/EVENT, absolute */
-    size_t meetings, participants, gap; /* figures of the event, for the summary */
-    uint64_t csv_ms, html_ms, pdf_ms;   /* time per format */
+    char *dir;                             /* STORE/reports/EVENT, absolute */
+    size_t meetings, participants, gap;    /* figures of the event, for the summary */
+    uint64_t csv_ms, html_ms, pdf_ms;      /* time per format */
+    uint64_t read_ms, agendas_ms, grid_ms; /* reading the data; the PDF agendas; the grid */
 } minga_report_result_t;
 
 /* Progress: done of total steps, and a short Spanish text. */

@@ -32,7 +32,7 @@ typedef struct {
 } minga_svg_opts_t;
 
 /* Writes a horizontal bar chart of the n items, in the given order, one row each, the label
- * on the left (cut with "…" past 38 characters; the full text stays in a <title> of its
+ * on the left (cut with "…" past 48 characters; the full text stays in a <title> of its
  * row), the bar scaled to the largest value and the value at its end. n = 0 writes a chart
  * that says "Sin datos". Returns 0, or -errno of a failed write. */
 int minga_svg_hbars(FILE *out, const minga_svg_item_t *items, size_t n,
