@@ -7,6 +7,7 @@
 #include "minga/error.h"
 #include "minga/io.h"
 #include "minga/match_store.h"
+#include "minga/meeting.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -145,10 +146,11 @@ static int s_export(minga_cli_t *cli, int argc, char **argv)
     if (!kind)
         return minga_cli_usage("export", "needs KIND");
     bool candidates = strcmp(kind, "candidates") == 0; /* match_store.h */
-    const minga_rtype_t *t = candidates ? NULL : s_kind("export", kind);
-    if (!candidates && !t)
+    bool meetings = strcmp(kind, "meetings") == 0;     /* meeting.h */
+    const minga_rtype_t *t = candidates || meetings ? NULL : s_kind("export", kind);
+    if (!candidates && !meetings && !t)
         return MINGA_EXIT_USAGE;
-    if ((candidates || t->per_event) && !event)
+    if ((candidates || meetings || t->per_event) && !event)
         return minga_cli_usage("export", "%s belong to an event: give --event E", kind);
     minga_format_t fmt;
     if (strcmp(format, "csv") == 0)
@@ -172,6 +174,7 @@ static int s_export(minga_cli_t *cli, int argc, char **argv)
     }
     size_t count = 0;
     int rc = candidates ? minga_match_export(store, event, fmt == MINGA_FORMAT_JSON, f, &count)
+             : meetings ? minga_meeting_export(store, event, fmt == MINGA_FORMAT_JSON, f, &count)
                         : minga_export(store, t, event, fmt, f, &count);
     minga_store_destroy(&store);
     if (out) {
@@ -195,8 +198,8 @@ static int s_export(minga_cli_t *cli, int argc, char **argv)
 MINGA_COMMAND(export, "export", 31, s_export, "exporta registros a CSV o JSON",
               "Uso: minga export TIPO [--event E] [--format csv|json] [--out ARCHIVO]\n\n"
               "Escribe los registros de TIPO (gads, cooperantes, offers, demands, events,\n"
-              "participants, preferences; candidates con --event) en la salida estándar o en\n"
-              "ARCHIVO: CSV (UTF-8 con\n"
+              "participants, preferences; candidates y meetings con --event) en la salida\n"
+              "estándar o en ARCHIVO: CSV (UTF-8 con\n"
               "BOM, separado por «;», como lo abre Excel en español) o JSON. Lo exportado se\n"
               "vuelve a importar tal cual: exportar, importar y exportar da el mismo archivo.\n\n"
               "  --event E          evento (para participants y preferences)\n"

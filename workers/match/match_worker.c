@@ -22,6 +22,8 @@
  * The worker shares the store with the broker: it opens the store given by --store (or
  * $MINGA_STORE, or ./minga-data) for each job, in the handler's thread.
  */
+#include "match_schedule.h"
+
 #include "minga/error.h"
 #include "minga/log.h"
 #include "minga/match_store.h"
@@ -211,13 +213,16 @@ done:
     return rc;
 }
 
-static const minga_handler_t s_handlers[] = {{"match.score", s_score, NULL}, {NULL, NULL, NULL}};
+static minga_handler_t s_handlers[] = {{"match.score", s_score, NULL},
+                                       {"match.schedule", minga_match_schedule_handler, NULL},
+                                       {NULL, NULL, NULL}};
 
 int main(int argc, char **argv)
 {
     s_store_dir = s_peek(argc, argv, "--store");
     if (!s_store_dir)
         s_store_dir = minga_store_default_dir(NULL);
+    s_handlers[1].arg = (void *)s_store_dir;
     char err[512];
     if (minga_match_config_load(&s_cfg, s_peek(argc, argv, "--config"), err, sizeof err) != 0) {
         fprintf(stderr, "minga-match-worker: %s\n", err);
