@@ -168,8 +168,8 @@ typedef struct {
     const minga_participant_t *part;
     bool gad;
     const char *name;
-    const size_t *ix;
-    size_t n;
+    const minga_report_meeting_t **rows; /* its meetings in time order, then its cancelled */
+    size_t n, nrows;                     /* meetings standing; rows in all */
     double colw[S_NCOLS];
     char (*cells)[S_NCOLS][2048]; /* markup of each cell, per meeting */
     double *heights;              /* per meeting row */
@@ -178,7 +178,7 @@ typedef struct {
 static void s_agenda_cells(s_agenda_t *a, size_t k)
 {
     const minga_report_data_t *d = a->d;
-    const minga_report_meeting_t *m = &d->meetings[a->ix[k]];
+    const minga_report_meeting_t *m = a->rows[k];
     const char *other = a->gad ? m->cooperante : m->gad;
     char(*c)[2048] = a->cells[k];
     s_markup(c[0], sizeof c[0], "%s\n<b>%s–%s</b>", m->date, m->hhmm, m->end_hhmm);
@@ -213,7 +213,7 @@ static unsigned s_agenda_measure(s_doc_t *doc, s_agenda_t *a, double first_top, 
 {
     unsigned pages = 1;
     double y = first_top + head_h;
-    for (size_t k = 0; k < a->n; k++) {
+    for (size_t k = 0; k < a->nrows; k++) {
         double h = 0;
         for (int c = 0; c < S_NCOLS; c++) {
             double t = s_set(doc, a->cells[k][c], true, 8.5, false, a->colw[c] - 2 * S_PAD, false);
@@ -299,17 +299,26 @@ static double s_agenda_header(s_doc_t *doc, const s_agenda_t *a)
     return y + 10;
 }
 
-static void s_no_meetings(s_doc_t *doc, double y)
+/* The box that says there is no meeting; returns its height. */
+static double s_no_meetings(s_doc_t *doc, double y)
 {
     double w = doc->w - 2 * S_MARGIN;
     double h = s_set(doc,
-                     "<b>No tiene reuniones asignadas en esta rueda.</b>\nNinguna de sus "
-                     "candidaturas pudo programarse en las franjas y mesas disponibles. Si desea "
-                     "reunirse con algún participante, acérquese a la mesa de coordinación de la "
-                     "AME durante la Jornada.",
+                     "<b>No tiene reuniones asignadas en esta rueda.</b>\nSi desea reunirse con "
+                     "algún participante, acérquese a la mesa de coordinación de la AME durante "
+                     "la Jornada.",
                      true, 11, false, w - 24, false);
     s_rect(doc, S_MARGIN, y, w, h + 24, 0xf7fafc, 0x718096); /* the layout stays as it is */
     s_draw(doc, S_MARGIN + 12, y + 12);
+    return h + 24 + 14;
+}
+
+/* The header and, for a participant with no meeting, the box that says so; returns where the
+ * table begins. */
+static double s_agenda_top(s_doc_t *doc, const s_agenda_t *a)
+{
+    double y = s_agenda_header(doc, a);
+    return a->n == 0 ? y + s_no_meetings(doc, y) : y;
 }
 
 static void s_agenda_draw(s_doc_t *doc, s_agenda_t *a, unsigned pages)
@@ -317,13 +326,11 @@ static void s_agenda_draw(s_doc_t *doc, s_agenda_t *a, unsigned pages)
     char foot[512];
     snprintf(foot, sizeof foot, "%s · agenda de %s", a->d->event->name ? a->d->event->name : "",
              a->name);
-    double bottom = doc->h - 48, y = s_agenda_header(doc, a);
+    double bottom = doc->h - 48, y = s_agenda_top(doc, a);
     unsigned page = 1;
-    if (a->n == 0)
-        s_no_meetings(doc, y);
-    else
+    if (a->nrows)
         y += s_table_head(doc, a, y);
-    for (size_t k = 0; k < a->n; k++) {
+    for (size_t k = 0; k < a->nrows; k++) {
         if (y + a->heights[k] > bottom) {
             s_footer(doc, foot, page++, pages);
             cairo_show_page(doc->cr);
@@ -331,8 +338,9 @@ static void s_agenda_draw(s_doc_t *doc, s_agenda_t *a, unsigned pages)
             y += s_table_head(doc, a, y);
         }
         double x = S_MARGIN;
+        unsigned fill = k >= a->n ? 0xedf2f7 : k % 2 ? 0xf7fafc : 0xffffff;
         for (int c = 0; c < S_NCOLS; c++) {
-            s_rect(doc, x, y, a->colw[c], a->heights[k], k % 2 ? 0xf7fafc : 0xffffff, 0xa0aec0);
+            s_rect(doc, x, y, a->colw[c], a->heights[k], fill, 0xa0aec0);
             s_set(doc, a->cells[k][c], true, 8.5, false, a->colw[c] - 2 * S_PAD, false);
             s_draw(doc, x + S_PAD, y + S_PAD);
             x += a->colw[c];
@@ -343,6 +351,25 @@ static void s_agenda_draw(s_doc_t *doc, s_agenda_t *a, unsigned pages)
     cairo_show_page(doc->cr);
 }
 
+/* The rows of the agenda: the party's meetings, then its cancelled ones. NULL on ENOMEM. */
+static const minga_report_meeting_t **s_rows(const minga_report_data_t *d, const char *party,
+                                             size_t *n, size_t *nrows)
+{
+    const size_t *ix;
+    *n = minga_report_party_meetings(d, party, &ix);
+    const minga_report_meeting_t **rows = calloc(*n + d->ncancelled + 1, sizeof *rows);
+    if (!rows)
+        return NULL;
+    for (size_t k = 0; k < *n; k++)
+        rows[k] = &d->meetings[ix[k]];
+    *nrows = *n;
+    for (size_t k = 0; k < d->ncancelled; k++)
+        if (strcmp(d->cancelled[k].gad, party) == 0 ||
+            strcmp(d->cancelled[k].cooperante, party) == 0)
+            rows[(*nrows)++] = &d->cancelled[k];
+    return rows;
+}
+
 int minga_pdf_agenda(const minga_report_data_t *d, size_t p, const char *path)
 {
     if (p >= d->nparts)
@@ -350,15 +377,17 @@ int minga_pdf_agenda(const minga_report_data_t *d, size_t p, const char *path)
     s_agenda_t a = {.d = d, .part = d->parts[p]};
     a.gad = a.part->kind && strcmp(a.part->kind, "gad") == 0;
     a.name = minga_report_party_name(d, a.part->party);
-    a.n = minga_report_party_meetings(d, a.part->party, &a.ix);
-    a.cells = calloc(a.n ? a.n : 1, sizeof *a.cells);
-    a.heights = calloc(a.n ? a.n : 1, sizeof *a.heights);
+    a.rows = s_rows(d, a.part->party, &a.n, &a.nrows);
+    a.cells = calloc(a.nrows ? a.nrows : 1, sizeof *a.cells);
+    a.heights = calloc(a.nrows ? a.nrows : 1, sizeof *a.heights);
     char title[512];
     snprintf(title, sizeof title, "Agenda de %s — %s", a.name,
              d->event->name ? d->event->name : d->event_id);
     s_doc_t doc;
-    int rc = a.cells && a.heights ? s_doc_open(&doc, path, S_A4_W, S_A4_H, title) : MINGA_ENOMEM;
+    int rc = a.rows && a.cells && a.heights ? s_doc_open(&doc, path, S_A4_W, S_A4_H, title)
+                                            : MINGA_ENOMEM;
     if (rc) {
+        free(a.rows);
         free(a.cells);
         free(a.heights);
         return rc;
@@ -368,14 +397,15 @@ int minga_pdf_agenda(const minga_report_data_t *d, size_t p, const char *path)
         fixed += s_cols[c].width;
     for (int c = 0; c < S_NCOLS; c++)
         a.colw[c] = s_cols[c].width ? s_cols[c].width : doc.w - 2 * S_MARGIN - fixed;
-    for (size_t k = 0; k < a.n; k++)
+    for (size_t k = 0; k < a.nrows; k++)
         s_agenda_cells(&a, k);
     /* the header's height, measured by drawing it on a scratch page that is never shown */
     cairo_push_group(doc.cr);
-    double first_top = s_agenda_header(&doc, &a);
+    double first_top = s_agenda_top(&doc, &a);
     cairo_pattern_destroy(cairo_pop_group(doc.cr));
     unsigned pages = s_agenda_measure(&doc, &a, first_top, S_MARGIN, doc.h - 48, 18);
     s_agenda_draw(&doc, &a, pages);
+    free(a.rows);
     free(a.cells);
     free(a.heights);
     return s_doc_close(&doc, path, 0);

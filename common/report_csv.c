@@ -170,6 +170,31 @@ int minga_report_write_candidates_csv(minga_store_t *store, const minga_report_d
     return minga_report_file_close(out, path, rc);
 }
 
+/* One row of agendas.csv: participant pt's meeting m (standing or cancelled). */
+static void s_agenda_row(FILE *out, const minga_report_data_t *d, const minga_participant_t *pt,
+                         const char *kind, const char *name, const minga_report_meeting_t *m)
+{
+    bool gad = strcmp(m->gad, pt->party) == 0;
+    const char *other = gad ? m->cooperante : m->gad;
+    char slot[16], table[16], score[32], reasons[2048];
+    const char *f[] = {pt->party,
+                       kind,
+                       name,
+                       s_uint(m->slot, slot, sizeof slot),
+                       m->date,
+                       m->hhmm,
+                       m->end_hhmm,
+                       s_uint(m->table, table, sizeof table),
+                       other,
+                       minga_report_party_name(d, other),
+                       m->demand,
+                       m->offer,
+                       s_score(m->score, score, sizeof score),
+                       minga_report_status_es(m->status),
+                       minga_report_reasons(m, " | ", reasons, sizeof reasons)};
+    s_row(out, f, sizeof f / sizeof f[0]);
+}
+
 int minga_report_write_agendas_csv(const minga_report_data_t *d, const char *path)
 {
     FILE *out;
@@ -194,28 +219,12 @@ int minga_report_write_agendas_csv(const minga_report_data_t *d, const char *pat
                                ""};
             s_row(out, f, sizeof f / sizeof f[0]);
         }
-        for (size_t k = 0; k < n; k++) {
-            const minga_report_meeting_t *m = &d->meetings[ix[k]];
-            bool gad = strcmp(m->gad, pt->party) == 0;
-            const char *other = gad ? m->cooperante : m->gad;
-            char slot[16], table[16], score[32], reasons[2048];
-            const char *f[] = {pt->party,
-                               kind,
-                               name,
-                               s_uint(m->slot, slot, sizeof slot),
-                               m->date,
-                               m->hhmm,
-                               m->end_hhmm,
-                               s_uint(m->table, table, sizeof table),
-                               other,
-                               minga_report_party_name(d, other),
-                               m->demand,
-                               m->offer,
-                               s_score(m->score, score, sizeof score),
-                               minga_report_status_es(m->status),
-                               minga_report_reasons(m, " | ", reasons, sizeof reasons)};
-            s_row(out, f, sizeof f / sizeof f[0]);
-        }
+        for (size_t k = 0; k < n; k++)
+            s_agenda_row(out, d, pt, kind, name, &d->meetings[ix[k]]);
+        for (size_t k = 0; k < d->ncancelled; k++)
+            if (strcmp(d->cancelled[k].gad, pt->party) == 0 ||
+                strcmp(d->cancelled[k].cooperante, pt->party) == 0)
+                s_agenda_row(out, d, pt, kind, name, &d->cancelled[k]);
     }
     return minga_report_file_close(out, path, 0);
 }

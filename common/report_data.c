@@ -139,21 +139,22 @@ static int s_index(minga_report_data_t *d);
 
 typedef struct {
     minga_report_data_t *d;
-    size_t cap;
+    minga_report_meeting_t **items; /* d->meetings or d->cancelled */
+    size_t *n, cap;
 } s_meet_t;
 
 static int s_meeting(const minga_meeting_t *m, void *arg)
 {
     s_meet_t *x = arg;
     minga_report_data_t *d = x->d;
-    if (d->nmeetings == x->cap) {
-        x->cap = x->cap ? x->cap * 2 : 1024;
-        minga_report_meeting_t *g = realloc(d->meetings, x->cap * sizeof *g);
+    if (*x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 256;
+        minga_report_meeting_t *g = realloc(*x->items, x->cap * sizeof *g);
         if (!g)
             return MINGA_ENOMEM;
-        d->meetings = g;
+        *x->items = g;
     }
-    minga_report_meeting_t *r = &d->meetings[d->nmeetings];
+    minga_report_meeting_t *r = &(*x->items)[*x->n];
     memset(r, 0, sizeof *r);
     r->slot = m->slot;
     r->table = m->table;
@@ -165,7 +166,8 @@ static int s_meeting(const minga_meeting_t *m, void *arg)
     r->offer = strdup(m->offer);
     r->nreasons = m->nreasons < MINGA_MATCH_REASONS_MAX ? m->nreasons : MINGA_MATCH_REASONS_MAX;
     r->reasons = malloc((r->nreasons ? r->nreasons : 1) * sizeof *r->reasons);
-    d->nmeetings++; /* counted now so that clear() frees what was copied */
+    r->cancelled_at = m->cancelled_at;
+    (*x->n)++; /* counted now so that clear() frees what was copied */
     if (!r->cooperante || !r->demand || !r->offer || !r->reasons)
         return MINGA_ENOMEM;
     memcpy(r->reasons, m->reasons, r->nreasons * sizeof *r->reasons);
@@ -180,12 +182,16 @@ static int s_meeting(const minga_meeting_t *m, void *arg)
     return 0;
 }
 
-/* Fills d->meetings from the meeting store, in txn, and indexes them by party. */
+/* Fills d->meetings and d->cancelled from the meeting store, in txn, and indexes the
+ * meetings by party. */
 static int s_load_meetings(minga_report_data_t *d, minga_store_t *store, MDB_txn *txn, char *err,
                            size_t errcap)
 {
-    s_meet_t x = {d, 0};
+    s_meet_t x = {d, &d->meetings, &d->nmeetings, 0};
+    s_meet_t h = {d, &d->cancelled, &d->ncancelled, 0};
     int rc = minga_meetings_each(store, txn, d->event_id, s_meeting, &x);
+    if (rc == 0)
+        rc = minga_meeting_history_each(store, txn, d->event_id, s_meeting, &h);
     if (rc)
         snprintf(err, errcap, "the meetings of %s cannot be read: %s", d->event_id,
                  minga_strerror(rc));
@@ -250,6 +256,17 @@ static void s_free_all(const minga_rtype_t *t, void **items, size_t n)
     free(items);
 }
 
+static void s_free_meetings(minga_report_meeting_t *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].cooperante);
+        free(m[i].demand);
+        free(m[i].offer);
+        free(m[i].reasons);
+    }
+    free(m);
+}
+
 void minga_report_data_clear(minga_report_data_t *d)
 {
     minga_record_free(&minga_rtype_event, d->event);
@@ -258,14 +275,11 @@ void minga_report_data_clear(minga_report_data_t *d)
     s_free_all(&minga_rtype_offer, (void **)d->offers, d->noffers);
     s_free_all(&minga_rtype_demand, (void **)d->demands, d->ndemands);
     s_free_all(&minga_rtype_participant, (void **)d->parts, d->nparts);
-    for (size_t i = 0; i < d->nmeetings; i++) {
-        free(d->meetings[i].cooperante);
-        free(d->meetings[i].demand);
-        free(d->meetings[i].offer);
-        free(d->meetings[i].reasons);
-    }
-    free(d->meetings);
+    s_free_meetings(d->meetings, d->nmeetings);
+    s_free_meetings(d->cancelled, d->ncancelled);
     free(d->covered);
+    free(d->by_gad);
+    free(d->by_coop);
     free(d->event_id);
     memset(d, 0, sizeof *d);
 }

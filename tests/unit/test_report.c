@@ -235,7 +235,7 @@ static void s_event(minga_store_t *store)
     assert_int_equal(s_put(store, &minga_rtype_participant, &p2), 0);
     assert_int_equal(s_put(store, &minga_rtype_participant, &p3), 0);
     assert_int_equal(s_put(store, &minga_rtype_participant, &p4), 0);
-    minga_meeting_t m[2];
+    minga_meeting_t m[3];
     memset(m, 0, sizeof m);
     m[0] = (minga_meeting_t){.slot = 2,
                              .table = 1,
@@ -254,8 +254,17 @@ static void s_event(minga_store_t *store)
                              .offer = "O1",
                              .score = 8850,
                              .status = MINGA_MEETING_HELD};
-    minga_meeting_summary_t sum = {.meetings = 2};
-    assert_int_equal(minga_meeting_replace(store, "feria", m, 2, &sum, false), 0);
+    m[2] = (minga_meeting_t){.slot = 3,
+                             .table = 2,
+                             .gad = "0103",
+                             .cooperante = "GIZ",
+                             .demand = "DC",
+                             .offer = "O1",
+                             .score = 5000};
+    minga_meeting_summary_t sum = {.meetings = 3};
+    assert_int_equal(minga_meeting_replace(store, "feria", m, 3, &sum, false), 0);
+    /* Cañar Alto's only meeting is cancelled: it moves to the history */
+    assert_int_equal(minga_meeting_cancel(store, "feria", 3, 2, NULL), 0);
 }
 
 static int s_recorded(const minga_report_record_t *r, void *arg)
@@ -321,6 +330,8 @@ static void test_event_reports(void **state)
     snprintf(path, sizeof path, "%s/reports/feria/agendas.csv", s_dir);
     csv = s_slurp(path);
     assert_non_null(strstr(csv, "\n0103;GAD;Cañar Alto;;;;;;;;;;;sin reuniones asignadas;"));
+    assert_non_null(strstr(csv, "\n0103;GAD;Cañar Alto;3;12/11/2026;09:40;10:00;2;GIZ;"));
+    assert_non_null(strstr(csv, ";DC;O1;50,00;cancelada;"));
     assert_non_null(strstr(csv, "\nGIZ;Cooperante;Agencia Alemana de Cooperación;1;"));
     free(csv);
 

@@ -26,9 +26,10 @@ typedef struct {
     unsigned slot, table;
     char gad[8];
     char *cooperante, *demand, *offer;
-    int status;        /* minga_meeting_status_t (meeting.h) */
-    int32_t score;     /* hundredths */
-    uint32_t *reasons; /* the candidate's reason codes (minga_match_reason_text) */
+    int status;            /* minga_meeting_status_t (meeting.h) */
+    int32_t score;         /* hundredths */
+    uint64_t cancelled_at; /* cancelled meetings: ms since epoch */
+    uint32_t *reasons;     /* the candidate's reason codes (minga_match_reason_text) */
     size_t nreasons;
     char start[32], end[32];             /* ISO 8601 with offset */
     char date[16], hhmm[8], end_hhmm[8]; /* "12/11/2026", "09:00", "09:20" */
@@ -51,10 +52,12 @@ typedef struct {
     size_t nparts;
     minga_report_meeting_t *meetings;
     size_t nmeetings;
-    size_t *by_gad, *by_coop; /* meeting indexes by party, then slot and table */
-    unsigned nslots;          /* slots of the event (from its days, hours and slot length) */
-    unsigned ntables;         /* tables of the venue: the event's, or the highest one used */
-    uint64_t snapshot_ms;     /* when the data was read */
+    size_t *by_gad, *by_coop;          /* meeting indexes by party, then slot and table */
+    minga_report_meeting_t *cancelled; /* the meeting history: cancelled, in sequence order */
+    size_t ncancelled;
+    unsigned nslots;      /* slots of the event (from its days, hours and slot length) */
+    unsigned ntables;     /* tables of the venue: the event's, or the highest one used */
+    uint64_t snapshot_ms; /* when the data was read */
 } minga_report_data_t;
 
 /* Reads the data of event from the store. Returns 0, MINGA_ENOTFOUND (no such event), or a
