@@ -101,6 +101,7 @@ void bk_enq_destroy(bk_enq_t **enq_p)
         minga_job_clear(&enq->jobs[i]);
     free(enq->jobs);
     free(enq->created);
+    free(enq->lease_slot);
     zframe_destroy(&enq->req.routing);
     free(enq);
     *enq_p = NULL;
@@ -505,10 +506,51 @@ void bk_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char *reas
                    self->out.sbuf.size);
 }
 
+/* The events socket is an XPUB: it passes each topic's first subscription and its last
+ * unsubscription (libzmq's default), so subs holds the topics someone wants. An event nobody
+ * subscribed to is neither encoded nor sent (most jobs have no watcher). */
+static void s_read_subscriptions(broker_t *self)
+{
+    void *h = zsock_resolve(self->events);
+    while (zsock_events(self->events) & ZMQ_POLLIN) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, h, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        size_t size = zmq_msg_size(&msg);
+        const char *data = zmq_msg_data(&msg);
+        if (size >= 1 && (data[0] == 0 || data[0] == 1)) {
+            char *topic = strndup(data + 1, size - 1);
+            char *t = topic ? zlistx_first(self->subs) : NULL;
+            while (t && strcmp(t, topic) != 0)
+                t = zlistx_next(self->subs);
+            if (topic && data[0] == 1 && !t && zlistx_add_end(self->subs, topic))
+                topic = NULL; /* kept */
+            else if (topic && data[0] == 0 && t)
+                zlistx_delete(self->subs, zlistx_cursor(self->subs));
+            free(topic);
+        }
+        zmq_msg_close(&msg);
+    }
+}
+
+/* Whether someone subscribed to a prefix of topic. */
+static bool s_wanted(broker_t *self, const char *topic)
+{
+    for (const char *t = zlistx_first(self->subs); t; t = zlistx_next(self->subs))
+        if (strncmp(topic, t, strlen(t)) == 0)
+            return true;
+    return false;
+}
+
 void bk_publish_worker(broker_t *self, const bk_worker_t *w, const char *what)
 {
     char topic[600];
     snprintf(topic, sizeof topic, "worker/%s/%s", w->hex, what);
+    if (!s_wanted(self, topic))
+        return;
     minga_pbuf_reset(&self->out);
     msgpack_packer *pk = &self->out.pk;
     size_t ntypes = 0;
@@ -585,6 +627,8 @@ static void s_publish_job(broker_t *self, const minga_job_t *job, bool progress)
     char topic[160];
     const char *what = progress ? "progress" : minga_job_state_name(job->state);
     snprintf(topic, sizeof topic, "job/%" PRIu64 "/%s/%s", job->id, job->type, what);
+    if (!s_wanted(self, topic))
+        return;
     minga_pbuf_reset(&self->out);
     msgpack_packer *pk = &self->out.pk;
     msgpack_pack_map(pk, 8 + job->has_progress + (job->error_code != NULL) + (job->worker != NULL));
@@ -881,14 +925,18 @@ static void s_enqueues_refuse(broker_t *self, int rc)
     for (size_t e = 0; e < self->enqs.n; e++) {
         bk_enq_t *enq = self->enqs.v[e];
         bk_forget_keys(self, enq);
+        bk_enq_unreserve(self, enq);
         s_reply_error(self, &enq->req, code, msg, 0);
         bk_enq_destroy(&enq);
     }
     self->enqs.n = 0;
 }
 
-/* Puts a committed new job into the index. */
-static void s_admit(broker_t *self, const minga_job_t *job)
+static void s_send_new_lease(broker_t *self, const bk_worker_t *w, const minga_job_t *job);
+static uint32_t s_best_for(broker_t *self, const bk_worker_t *w);
+
+/* Puts a committed new job into the index; one leased at enqueue goes to its worker now. */
+static void s_admit(broker_t *self, const minga_job_t *job, uint32_t lease_slot)
 {
     if (!bk_active(job->state))
         return;
@@ -906,6 +954,23 @@ static void s_admit(broker_t *self, const minga_job_t *job)
     j->due = job->not_before;
     j->state = (uint8_t)job->state;
     bk_count(self, j, +1);
+    if (job->state == MINGA_JOB_LEASED) {
+        bk_worker_t *w = lease_slot < self->wslots.n ? self->wslots.v[lease_slot] : NULL;
+        j->attempts = (uint16_t)job->attempts;
+        j->worker = lease_slot;
+        j->due = self->now + j->lease_ms;
+        if (bx_heap_push(&self->leases, &self->jobs, idx) != 0)
+            minga_error("job %" PRIu64 ": out of memory leasing it", job->id);
+        self->totals.leased++;
+        if (!w) { /* the worker left before the commit: back to the queue */
+            bk_job_release(self, idx);
+            return;
+        }
+        w->reserved--;
+        w->held++;
+        s_send_new_lease(self, w, job);
+        return;
+    }
     if (job->state == MINGA_JOB_QUEUED) {
         bk_to_heap(self, idx);
         return;
@@ -946,13 +1011,66 @@ static void s_after_enqueues(broker_t *self)
             if (!enq->created[i])
                 continue;
             self->totals.enqueued++;
-            s_publish_job(self, &enq->jobs[i], false);
-            s_admit(self, &enq->jobs[i]);
+            minga_job_t *job = &enq->jobs[i];
+            if (job->state == MINGA_JOB_LEASED) { /* its two changes: queued, then leased */
+                minga_job_t q = *job;
+                q.state = MINGA_JOB_QUEUED;
+                q.attempts = 0;
+                q.worker = NULL;
+                s_publish_job(self, &q, false);
+            }
+            s_publish_job(self, job, false);
+            s_admit(self, job, enq->lease_slot[i]);
         }
         s_reply_enqueue(self, enq);
         bk_enq_destroy(&enq);
     }
     self->enqs.n = 0;
+}
+
+static void s_send_new_lease(broker_t *self, const bk_worker_t *w, const minga_job_t *job)
+{
+    minga_pbuf_reset(&self->out);
+    msgpack_pack_map(&self->out.pk, 1);
+    minga_pk_str(&self->out.pk, "job");
+    minga_job_pack(job, &self->out.pk, 0);
+    bk_worker_send(self, (bk_worker_t *)w, MINGA_CMD_JOB, self->out.sbuf.data, self->out.sbuf.size);
+}
+
+void bk_lease_new(broker_t *self, bk_enq_t *enq, size_t i)
+{
+    minga_job_t *job = &enq->jobs[i];
+    if (job->state != MINGA_JOB_QUEUED || job->not_before > self->now)
+        return;
+    int t = bk_type_find(self, job->type, strlen(job->type));
+    if (t < 0)
+        return;
+    bk_worker_t *pick = NULL;
+    for (size_t k = 0; k < self->wslots.n; k++) {
+        bk_worker_t *w = self->wslots.v[k];
+        if (!w || !bk_bit(w->types, (unsigned)t) || w->held + w->reserved >= w->capacity ||
+            (pick && w->lru >= pick->lru) || s_best_for(self, w) != BX_NIL)
+            continue;
+        pick = w;
+    }
+    if (!pick || !(job->worker = strdup(pick->name)))
+        return;
+    job->state = MINGA_JOB_LEASED;
+    job->attempts = 1;
+    enq->lease_slot[i] = pick->slot;
+    pick->reserved++;
+    pick->lru = ++self->lru_seq;
+}
+
+void bk_enq_unreserve(broker_t *self, bk_enq_t *enq)
+{
+    for (size_t i = 0; i < enq->n; i++) {
+        uint32_t s = enq->lease_slot[i];
+        if (s != BK_NO_SLOT && s < self->wslots.n && self->wslots.v[s] &&
+            self->wslots.v[s]->reserved > 0)
+            self->wslots.v[s]->reserved--;
+        enq->lease_slot[i] = BK_NO_SLOT;
+    }
 }
 
 /* Sends a committed lease to its worker, if the worker still holds the job. */
@@ -970,6 +1088,18 @@ static void s_send_job(broker_t *self, const bk_patch_t *p, const minga_job_t *j
     minga_job_pack(job, &self->out.pk, 0);
     bk_worker_send(self, self->wslots.v[p->worker_slot], MINGA_CMD_JOB, self->out.sbuf.data,
                    self->out.sbuf.size);
+}
+
+/* The same, with the JOB message encoded when the lease was written (bk_db_apply). */
+static void s_send_job_msg(broker_t *self, const bk_patch_t *p)
+{
+    uint32_t idx = bx_jobs_find(&self->jobs, p->id);
+    if (idx == BX_NIL || p->worker_slot >= self->wslots.n || !self->wslots.v[p->worker_slot])
+        return;
+    const bx_job_t *j = BX_JOB(&self->jobs, idx);
+    if (j->state != MINGA_JOB_LEASED || j->worker != p->worker_slot)
+        return;
+    bk_worker_send(self, self->wslots.v[p->worker_slot], MINGA_CMD_JOB, p->job_msg, p->job_msg_len);
 }
 
 static bool s_has_waiter(broker_t *self, uint64_t id)
@@ -1014,7 +1144,7 @@ static void s_after_patches(broker_t *self, bk_patch_t *patches, size_t n)
     for (size_t i = 0; i < n; i++) {
         bk_patch_t *p = &patches[i];
         bool progress = (p->flags & BP_PROGRESS) && p->state == MINGA_JOB_LEASED;
-        bool need = (p->flags & BP_LEASE) || s_has_waiter(self, p->id);
+        bool need = ((p->flags & BP_LEASE) && !p->job_msg) || s_has_waiter(self, p->id);
         bool have = false;
         if (need || !s_event_of(self, p, &ev)) {
             if (!txn && minga_store_read_begin(self->store, &txn) != 0)
@@ -1028,7 +1158,9 @@ static void s_after_patches(broker_t *self, bk_patch_t *patches, size_t n)
             s_publish_job(self, &job, progress);
         else if (!need && s_event_of(self, p, &ev))
             s_publish_job(self, &ev, progress);
-        if (have && (p->flags & BP_LEASE))
+        if ((p->flags & BP_LEASE) && p->job_msg)
+            s_send_job_msg(self, p);
+        else if (have && (p->flags & BP_LEASE))
             s_send_job(self, p, &job);
         if (have)
             s_notify_waiters(self, &job);
@@ -1126,6 +1258,7 @@ static void s_commit(broker_t *self)
         return;
     }
     self->commit_retry_at = 0;
+    s_read_subscriptions(self); /* who wants the events that follow */
     size_t nended = self->ended.n, committed = self->patches.n;
     s_after_enqueues(self); /* may add changes, for the next commit */
     s_after_commit(self, committed);
@@ -1159,7 +1292,7 @@ static size_t s_dispatch(broker_t *self)
         uint32_t job = BX_NIL;
         for (size_t i = 0; i < self->wslots.n; i++) {
             bk_worker_t *w = self->wslots.v[i];
-            if (!w || w->held >= w->capacity || (pick && w->lru >= pick->lru))
+            if (!w || w->held + w->reserved >= w->capacity || (pick && w->lru >= pick->lru))
                 continue;
             uint32_t best = s_best_for(self, w);
             if (best != BX_NIL)
@@ -1382,6 +1515,7 @@ static zsock_t *s_bind(int type, const char *ep, uint64_t max_body)
         return NULL;
     zsock_set_linger(s, 0);
     if (type == ZMQ_ROUTER) {
+        zsock_set_rcvtimeo(s, 0); /* bk_drain() */
         zsock_set_rcvhwm(s, 100000);
         zsock_set_sndhwm(s, 100000);
         uint64_t limit = max_body * 4 > INT32_MAX ? INT32_MAX : max_body * 4;
@@ -1431,8 +1565,11 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
     rc = MINGA_EIO;
     self->clients = s_bind(ZMQ_ROUTER, clients_ep, cfg->max_body);
     self->workers = s_bind(ZMQ_ROUTER, workers_ep, cfg->max_body);
-    self->events = s_bind(ZMQ_PUB, events_ep, cfg->max_body);
-    if (!self->clients || !self->workers || !self->events)
+    self->events = s_bind(ZMQ_XPUB, events_ep, cfg->max_body);
+    self->subs = zlistx_new();
+    if (self->subs)
+        zlistx_set_destructor(self->subs, s_free_item);
+    if (!self->clients || !self->workers || !self->events || !self->subs)
         goto fail;
     *self_p = self;
     return 0;
@@ -1475,6 +1612,7 @@ void broker_destroy(broker_t **self_p)
     bx_jobs_destroy(&self->jobs);
     bk_db_close(&self->db);
     zhashx_destroy(&self->workers_by_id);
+    zlistx_destroy(&self->subs);
     zhashx_destroy(&self->children);
     zhashx_destroy(&self->pending_keys);
     zsock_destroy(&self->clients);
@@ -1504,15 +1642,17 @@ static long s_poll_timeout(broker_t *self)
 
 int broker_run(broker_t *self, volatile sig_atomic_t *stop)
 {
-    zmq_pollitem_t items[2] = {{zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
-                               {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3] = {{zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(self->events), 0, ZMQ_POLLIN, 0}};
     while (!*stop) {
-        int rc = zmq_poll(items, 2, s_poll_timeout(self));
+        int rc = zmq_poll(items, 3, s_poll_timeout(self));
         if (rc < 0 && zmq_errno() != EINTR) {
             minga_error("poll: %s", zmq_strerror(zmq_errno()));
             return MINGA_EIO;
         }
         self->now = minga_now_ms();
+        s_read_subscriptions(self);
         bk_drain(self);
         s_timers(self);
         s_dispatch(self);

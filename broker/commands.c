@@ -140,6 +140,7 @@ static int s_enqueue_prepare(broker_t *self, bk_enq_t *enq, size_t i, minga_jobs
     job->created_at = job->updated_at = self->now;
     s_initial_state(job, pst, job->parents, np, self->now);
     enq->created[i] = true;
+    bk_lease_new(self, enq, i);
     if (job->key) {
         bk_pending_key_t *k = malloc(sizeof *k);
         if (!k || zhashx_insert(self->pending_keys, job->key, k) != 0) {
@@ -167,17 +168,20 @@ static bk_enq_t *s_enq_new(const minga_pmsg_t *m, size_t n)
         return NULL;
     enq->jobs = calloc(n, sizeof *enq->jobs);
     enq->created = calloc(n, sizeof *enq->created);
+    enq->lease_slot = malloc(n * sizeof *enq->lease_slot);
     enq->req.routing = zframe_dup(m->routing);
     enq->req.delimiter = m->delimiter;
     enq->req.has_rid = m->has_rid;
     enq->req.rid = m->rid;
     enq->req.cmd = m->cmd;
-    if (!enq->jobs || !enq->created) {
+    if (!enq->jobs || !enq->created || !enq->lease_slot) {
         bk_enq_destroy(&enq);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         minga_job_init(&enq->jobs[i]);
+        enq->lease_slot[i] = BK_NO_SLOT;
+    }
     enq->n = n;
     return enq;
 }
@@ -224,6 +228,7 @@ static int s_enqueue(broker_t *self, minga_pmsg_t *m, const msgpack_object *spec
         rc = BK_PUSH(self->enqs, enq);
     if (rc != 0) {
         bk_forget_keys(self, enq);
+        bk_enq_unreserve(self, enq);
         bk_enq_destroy(&enq);
     }
     return rc;
@@ -901,22 +906,18 @@ static void s_on_worker(broker_t *self, zmsg_t *zm)
 /* Receives what is waiting on both sockets, at most batch_max messages. */
 void bk_drain(broker_t *self)
 {
+    /* Both sockets have a receive time-out of 0 (s_bind): a recv that finds nothing returns
+     * NULL at once, which saves asking for ZMQ_EVENTS before each message. */
     size_t budget = self->cfg.batch_max;
-    bool more = true;
-    while (more && budget > 0) {
-        more = false;
-        if (zsock_events(self->clients) & ZMQ_POLLIN) {
-            zmsg_t *zm = zmsg_recv(self->clients);
-            if (zm)
-                s_on_client(self, zm);
-            more = true;
+    bool clients = true, workers = true;
+    while ((clients || workers) && budget > 0) {
+        zmsg_t *zm;
+        if (clients && (clients = (zm = zmsg_recv(self->clients)) != NULL)) {
+            s_on_client(self, zm);
             budget--;
         }
-        if (budget > 0 && (zsock_events(self->workers) & ZMQ_POLLIN)) {
-            zmsg_t *zm = zmsg_recv(self->workers);
-            if (zm)
-                s_on_worker(self, zm);
-            more = true;
+        if (workers && budget > 0 && (workers = (zm = zmsg_recv(self->workers)) != NULL)) {
+            s_on_worker(self, zm);
             budget--;
         }
     }

@@ -23,6 +23,7 @@ void bk_patch_clear(bk_patch_t *p)
     free(p->error_code);
     free(p->error_message);
     free(p->worker);
+    free(p->job_msg);
     memset(p, 0, sizeof *p);
 }
 
@@ -208,6 +209,7 @@ int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p)
 {
     minga_job_t job;
     minga_job_init(&job);
+    bool lease = (p->flags & BP_LEASE) != 0;
     int rc = s_get_job(db, txn, p->id, &job, false);
     if (rc == MINGA_ENOTFOUND || rc == MINGA_EFORMAT) {
         minga_warn("job %llu: not in the store, change to %s skipped", (unsigned long long)p->id,
@@ -233,8 +235,31 @@ int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p)
     if ((rc = s_patch_parts(&job, p)) != 0)
         goto done;
     rc = s_put_job(db, txn, &job);
+    if (rc == 0 && lease && !job.body) { /* the body, kept under its own key */
+        uint8_t k[9];
+        s_body_key(k, job.id);
+        MDB_val key = {9, k}, val;
+        if (mdb_get(txn, db->job, &key, &val) == 0 &&
+            minga_mp_validate(val.mv_data, val.mv_size, MINGA_PROTO_MAX_DEPTH) == 0 &&
+            (job.body = malloc(val.mv_size ? val.mv_size : 1))) {
+            memcpy(job.body, val.mv_data, val.mv_size);
+            job.body_len = val.mv_size;
+        }
+    }
     if (rc == 0 && !(is_end && was_end))
         rc = s_put_index(db, txn, &job);
+    if (rc == 0 && lease) {
+        bk_patch_t *mp = (bk_patch_t *)p;
+        minga_pbuf_t *b = &db->scratch;
+        minga_pbuf_reset(b);
+        free(mp->job_msg);
+        mp->job_msg = NULL;
+        if (msgpack_pack_map(&b->pk, 1) == 0 && minga_pk_str(&b->pk, "job") == 0 &&
+            minga_job_pack(&job, &b->pk, 0) == 0 && (mp->job_msg = malloc(b->sbuf.size))) {
+            memcpy(mp->job_msg, b->sbuf.data, b->sbuf.size);
+            mp->job_msg_len = b->sbuf.size;
+        }
+    }
 done:
     minga_job_clear(&job);
     return rc;

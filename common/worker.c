@@ -97,6 +97,7 @@ struct minga_task_t {
     minga_worker_t *worker;
     minga_task_t *next; /* in the handler threads' queue */
     bool abandoned;     /* handed back at the drain time-out; its END is dropped */
+    bool on_main;       /* run on the main thread (a quick job): progress goes out at once */
 };
 
 /* A place for one running job: at most `capacity` of them (invariant 1). */
@@ -330,7 +331,10 @@ void minga_task_progress(minga_task_t *task, uint64_t done, uint64_t total, cons
     if (done != total && now - task->progress_sent_ms < 100)
         return;
     task->progress_sent_ms = now;
-    s_post_note(task->worker, S_NOTE_PROGRESS, task, done, total, text);
+    if (task->on_main)
+        s_send_progress(task->worker, task->id, done, total, text);
+    else
+        s_post_note(task->worker, S_NOTE_PROGRESS, task, done, total, text);
 }
 
 int minga_task_set_result(minga_task_t *task, const uint8_t *data, size_t size)
@@ -785,16 +789,52 @@ static void s_disconnect(minga_worker_t *self, int64_t now, const char *why)
         self->reconnect_delay *= 2;
 }
 
-/* Gives a received task to a free slot; returns false when all are busy. */
+static void s_answer(minga_worker_t *self, minga_task_t *task);
+
+static struct {
+    const char *type;
+    minga_quick_fn *fn;
+} s_quick[MINGA_WORKER_MAX_QUICK];
+
+int minga_worker_set_quick(const char *type, minga_quick_fn *fn)
+{
+    for (size_t i = 0; i < MINGA_WORKER_MAX_QUICK; i++)
+        if (!s_quick[i].type || strcmp(s_quick[i].type, type) == 0) {
+            s_quick[i].type = type;
+            s_quick[i].fn = fn;
+            return 0;
+        }
+    return MINGA_EINVAL;
+}
+
+static minga_quick_fn *s_quick_of(const char *type)
+{
+    for (size_t i = 0; i < MINGA_WORKER_MAX_QUICK && s_quick[i].type; i++)
+        if (strcmp(s_quick[i].type, type) == 0)
+            return s_quick[i].fn;
+    return NULL;
+}
+
+/* Gives a received task to a free slot; returns false when all are busy. A quick job
+ * (minga_quick_fn) runs here, on the main thread, and is answered at once. */
 static bool s_dispatch(minga_worker_t *self, minga_task_t *task)
 {
     for (unsigned i = 0; i < self->nslots; i++) {
         s_slot_t *slot = &self->slots[i];
         if (slot->task)
             continue;
+        task->progress_sent_ms = zclock_mono();
+        const minga_handler_t *h = task->handler;
+        minga_quick_fn *quick = s_quick_of(h->type);
+        if (quick && quick(task->body, task->body_size, h->arg)) {
+            task->on_main = true;
+            s_task_run(task);
+            s_answer(self, task);
+            s_task_destroy(&task);
+            return true;
+        }
         slot->task = task;
         task->slot = slot;
-        task->progress_sent_ms = zclock_mono();
         task->next = NULL;
         pthread_mutex_lock(&self->lock);
         if (self->queue_tail)
@@ -976,17 +1016,23 @@ static int s_finish_drain(minga_worker_t *self)
 }
 
 /* END from a handler thread: answer the broker, free the slot, start a pending task. */
+/* Answers the broker for a finished task: RELEASE, FAIL or DONE (invariant 2). */
+static void s_answer(minga_worker_t *self, minga_task_t *task)
+{
+    if (task->abandoned)
+        return;
+    if (task->hand_back)
+        s_send_release(self, task->id);
+    else if (task->failed)
+        s_send_fail(self, task->id, task->retryable, task->code, task->message);
+    else
+        s_send_done(self, task->id, task->result, task->result_size);
+}
+
 static void s_on_end(minga_worker_t *self, s_slot_t *slot, minga_task_t *task)
 {
     slot->task = NULL;
-    if (!task->abandoned) {
-        if (task->hand_back)
-            s_send_release(self, task->id);
-        else if (task->failed)
-            s_send_fail(self, task->id, task->retryable, task->code, task->message);
-        else
-            s_send_done(self, task->id, task->result, task->result_size);
-    }
+    s_answer(self, task);
     s_task_destroy(&task);
     minga_task_t *next = zlist_pop(self->pending);
     if (next && !s_dispatch(self, next))

@@ -39,6 +39,18 @@ typedef struct {
     void *arg;
 } minga_handler_t;
 
+/* Optional, per job type: true when the job of this body is quick and never blocks (no
+ * sleep, no I/O wait, microseconds of work). The runtime then runs it on its main thread as
+ * soon as it arrives, without the hand-off to a handler thread and back (two thread wake-ups,
+ * most of the runtime's cost for a tiny job); heartbeats wait for it, so say true only when
+ * that is harmless. body is the job's msgpack body (may be empty); arg is the handler's. */
+typedef bool(minga_quick_fn)(const uint8_t *body, size_t size, void *arg);
+
+/* Declares the quick test of a job type, before minga_worker_new()/minga_worker_main(); at
+ * most MINGA_WORKER_MAX_QUICK types per process. Returns 0, or MINGA_EINVAL when full. */
+#define MINGA_WORKER_MAX_QUICK 8
+int minga_worker_set_quick(const char *type, minga_quick_fn *fn);
+
 /* The runtime's settings; minga_worker_options_parse() fills them from the command line. */
 typedef struct {
     const char *name;      /* process name for logs and `minga workers` ("minga-test-worker-2") */
