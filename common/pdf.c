@@ -15,6 +15,7 @@
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <errno.h>
+#include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -552,4 +553,16 @@ int minga_pdf_grid(const minga_report_data_t *d, const char *path, unsigned *pag
     if (pages_out)
         *pages_out = page - 1;
     return s_doc_close(&doc, path, 0);
+}
+
+void minga_pdf_release_thread(void)
+{
+    pango_cairo_font_map_set_default(NULL);
+}
+
+void minga_pdf_cleanup(void)
+{
+    pango_cairo_font_map_set_default(NULL);
+    cairo_debug_reset_static_data();
+    FcFini();
 }

@@ -206,6 +206,7 @@ static int s_write_pdf(s_run_t *r)
     if ((rc = minga_pdf_grid(r->d, path, NULL)) != 0)
         return s_fail(rc, "cannot write the grid", path, r->err, r->errcap);
     s_step(r->progress, "grilla.pdf");
+    minga_pdf_release_thread();
     r->res->pdf_ms = s_ms() - t0;
     r->res->grid_ms = r->res->pdf_ms - r->res->agendas_ms;
     return s_add(r->res, "grilla.pdf", path, 1);

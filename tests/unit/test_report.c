@@ -10,6 +10,7 @@
 #include "minga/error.h"
 #include "minga/match_store.h"
 #include "minga/meeting.h"
+#include "minga/pdf.h"
 #include "minga/record.h"
 #include "minga/report.h"
 #include "minga/report_data.h"
@@ -403,5 +404,7 @@ int main(void)
         cmocka_unit_test(test_gap),
         cmocka_unit_test(test_event_reports),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    minga_pdf_cleanup();
+    return failed;
 }

@@ -16,6 +16,7 @@
  */
 #include "minga/error.h"
 #include "minga/log.h"
+#include "minga/pdf.h"
 #include "minga/proto.h"
 #include "minga/report.h"
 #include "minga/worker.h"
@@ -158,5 +159,7 @@ int main(int argc, char **argv)
     s_store_dir = s_peek(argc, argv, "--store");
     if (!s_store_dir)
         s_store_dir = minga_store_default_dir(NULL);
-    return minga_worker_main("minga-report-worker", s_handlers, argc, argv);
+    int status = minga_worker_main("minga-report-worker", s_handlers, argc, argv);
+    minga_pdf_cleanup();
+    return status;
 }

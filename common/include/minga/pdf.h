@@ -26,4 +26,13 @@ int minga_pdf_agenda(const minga_report_data_t *d, size_t p, const char *path);
  * minga_pdf_agenda(). */
 int minga_pdf_grid(const minga_report_data_t *d, const char *path, unsigned *pages);
 
+/* Releases the calling thread's pango font map (its font caches): the next PDF of this
+ * thread loads the fonts again. minga_report_event() calls it after its PDFs. */
+void minga_pdf_release_thread(void);
+
+/* Releases what cairo and fontconfig keep for the whole process (font caches, the fontconfig
+ * configuration). Only at the end of a process, when no thread draws any more: it lets
+ * LeakSanitizer see a clean exit. */
+void minga_pdf_cleanup(void);
+
 #endif
