@@ -26,6 +26,7 @@
 #include "minga/jobview.h"
 #include "minga/match_store.h"
 #include "minga/proto.h"
+#include "minga/report.h"
 #include "minga/schedule_store.h"
 
 #include <inttypes.h>
@@ -451,9 +452,23 @@ static void s_stage_schedule_summary(s_run_t *run, const minga_job_t *jobs, size
         s_schedule_summary(&jobs[n - 1], run->score.event);
 }
 
+static int s_stage_report_add(s_run_t *run)
+{
+    minga_jobspec_t *spec = s_run_next(run);
+    return spec ? minga_report_jobspec(run->score.event, MINGA_REPORT_ALL, spec) : MINGA_ENOMEM;
+}
+
+static void s_stage_report_summary(s_run_t *run, const minga_job_t *jobs, size_t n)
+{
+    (void)run;
+    if (n)
+        minga_report_summary_print(stdout, jobs[n - 1].result, jobs[n - 1].result_len);
+}
+
 static const s_stage_t s_stages[] = {
     {"score", "puntuación", s_stage_score_add, s_stage_score_summary},
     {"schedule", "cronograma", s_stage_schedule_add, s_stage_schedule_summary},
+    {"report", "informes", s_stage_report_add, s_stage_report_summary},
 };
 #define S_NSTAGES (sizeof s_stages / sizeof s_stages[0])
 

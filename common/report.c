@@ -410,3 +410,38 @@ int minga_report_jobspec(const char *event, unsigned formats, minga_jobspec_t *s
     minga_pbuf_clear(&b);
     return spec->type && spec->body ? 0 : MINGA_ENOMEM;
 }
+
+int minga_report_summary_print(FILE *out, const uint8_t *result, size_t len)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    msgpack_object *root = NULL;
+    char why[128];
+    int rc = MINGA_EFORMAT;
+    if (!result || minga_proto_body_decode(result, len, &up, &root, why, sizeof why) != 0 ||
+        root->type != MSGPACK_OBJECT_MAP)
+        goto done;
+    const msgpack_object *files = minga_pobj_get(root, "files");
+    char *dir = minga_pobj_strdup(minga_pobj_get(root, "dir"));
+    if (!dir || !files || files->type != MSGPACK_OBJECT_ARRAY) {
+        free(dir);
+        goto done;
+    }
+    fprintf(out,
+            "Informes en %s: %llu reuniones, %llu participantes, %llu demandas sin oferta "
+            "(brecha)\n",
+            dir, (unsigned long long)minga_pobj_uint(minga_pobj_get(root, "meetings"), 0),
+            (unsigned long long)minga_pobj_uint(minga_pobj_get(root, "participants"), 0),
+            (unsigned long long)minga_pobj_uint(minga_pobj_get(root, "gap"), 0));
+    for (uint32_t i = 0; i < files->via.array.size; i++) {
+        size_t n;
+        const char *p = minga_pobj_str(&files->via.array.ptr[i], &n);
+        if (p)
+            fprintf(out, "  %.*s\n", (int)n, p);
+    }
+    free(dir);
+    rc = 0;
+done:
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}

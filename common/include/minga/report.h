@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MINGA_REPORT_VERSION 1
 
@@ -123,6 +124,11 @@ void minga_report_result_clear(minga_report_result_t *res);
  * type report.event, the body {event, formats} and a lease long enough for a large event.
  * Returns 0 or MINGA_ENOMEM. For `minga report` and the report stage of `minga rueda run`. */
 int minga_report_jobspec(const char *event, unsigned formats, minga_jobspec_t *spec);
+
+/* Prints, in Spanish, what a done report.event job wrote, from its result (msgpack bytes:
+ * {event, dir, files, meetings, participants, gap}): the directory, then each file's path
+ * on a line of its own. Returns 0, or MINGA_EFORMAT for a result that is not one. */
+int minga_report_summary_print(FILE *out, const uint8_t *result, size_t len);
 
 /* A report recorded in the store (borrowed strings, valid during the callback). */
 typedef struct {
