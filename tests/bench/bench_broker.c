@@ -860,12 +860,46 @@ static void s_zmq_throughput(const s_opts_t *o)
     rmdir(s_zmq_dir);
 }
 
+/* ---------------------------------------------------------------- fsync floor */
+
+/* fsync --store DIR --jobs N: N times a 4 KiB pwrite then fdatasync of a file in DIR, the
+ * way LMDB makes a commit durable (it does it twice per commit: data pages, then the meta
+ * page). The distribution is the floor under any durable commit on this disk. */
+static void s_fsync_floor(const s_opts_t *o)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fsync-floor.tmp", o->store);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    if (fd < 0)
+        s_die("open %s: %s", path, strerror(errno));
+    long n = o->jobs > 0 ? o->jobs : 1000;
+    int64_t *t = calloc((size_t)n, sizeof *t);
+    char page[4096];
+    memset(page, 'x', sizeof page);
+    for (long i = 0; i < n; i++) {
+        if (pwrite(fd, page, sizeof page, (off_t)(i % 64) * 4096) != (ssize_t)sizeof page)
+            s_die("pwrite %s: %s", path, strerror(errno));
+        int64_t a = s_now_ns();
+        if (fdatasync(fd) != 0)
+            s_die("fdatasync %s: %s", path, strerror(errno));
+        t[i] = s_now_ns() - a;
+    }
+    close(fd);
+    unlink(path);
+    qsort(t, (size_t)n, sizeof *t, s_cmp_i64);
+    printf("{\"mode\":\"fsync\",\"system\":\"disk\",\"n\":%ld,\"p50_ms\":%.3f,"
+           "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+           n, (double)t[n / 2] / 1e6, (double)t[(long)((double)n * 0.9)] / 1e6,
+           (double)t[(long)((double)n * 0.99)] / 1e6, (double)t[n - 1] / 1e6);
+    free(t);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void s_usage(void)
 {
     fprintf(stderr, "usage: bench_broker throughput minga|beanstalkd|gearmand|zmq [options]\n"
-                    "       bench_broker latency|fill|serve [options]\n"
+                    "       bench_broker latency|fill|serve|fsync [options]\n"
                     "options: --store DIR --worker-bin PATH --port P --jobs N --workers W\n"
                     "         --inflight K --capacity C --rate R --seconds S\n");
     exit(2);
@@ -929,7 +963,8 @@ int main(int argc, char **argv)
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     atomic_store(s_done_counter, 0);
     bool is_minga = strcmp(o.system, "minga") == 0;
-    if (is_minga && (!o.store || (strcmp(o.mode, "fill") != 0 && !o.worker_bin)))
+    bool no_worker = strcmp(o.mode, "fill") == 0 || strcmp(o.mode, "fsync") == 0;
+    if (is_minga && (!o.store || (!no_worker && !o.worker_bin)))
         s_usage();
     if (strcmp(o.mode, "throughput") == 0) {
         if (is_minga)
@@ -948,6 +983,8 @@ int main(int argc, char **argv)
         s_minga_fill(&o);
     } else if (strcmp(o.mode, "serve") == 0) {
         s_minga_serve(&o);
+    } else if (strcmp(o.mode, "fsync") == 0) {
+        s_fsync_floor(&o);
     } else {
         s_usage();
     }

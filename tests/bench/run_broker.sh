@@ -134,6 +134,9 @@ for r in "$RATE" 200; do
     stop_broker
 done
 
+# --- the disk's floor under any durable commit: 4 KiB pwrite + fdatasync, as LMDB does twice
+run "$bin/bench_broker" fsync --store "$work" --jobs 2000
+
 # --- memory with FILL queued jobs, then restart to serving
 mem() { # mem PID WHEN
     local f=/proc/$1/status
