@@ -3,12 +3,13 @@
  *
  * The outcome of a send is read from libcurl's result and from the server's own reply lines,
  * which the debug callback collects (CURLINFO_HEADER_IN): the last line is what the server
- * said about the message (250 ... queued as X), or about the command that failed.
+ * said about the message (250 ... queued as X); the first 4xx/5xx line is what it said about
+ * the command that failed (libcurl may QUIT after it, and 221 is no verdict).
  *
  *   libcurl result                         outcome
  *   CURLE_OK                               sent
- *   any, last reply 5xx                    permanent
- *   any, last reply 4xx                    temporary
+ *   any, first error reply 5xx             permanent
+ *   any, first error reply 4xx             temporary
  *   CURLE_LOGIN_DENIED, CURLE_URL_MALFORMAT,
  *   CURLE_USE_SSL_FAILED (STARTTLS required
  *   and refused)                           permanent
@@ -116,6 +117,8 @@ struct minga_smtp_t {
     char *rate_file;
     char last[512]; /* the server's last reply line */
     long last_code;
+    char bad[512]; /* the first error reply (4xx/5xx) of the transaction */
+    long bad_code;
     /* the upload in progress */
     const char *data;
     size_t len, off;
@@ -233,22 +236,27 @@ static int s_debug(CURL *curl, curl_infotype type, char *data, size_t size, void
     if (data[0] >= '1' && data[0] <= '5' && data[1] >= '0' && data[1] <= '9' && data[2] >= '0' &&
         data[2] <= '9')
         self->last_code = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
+    if (self->last_code >= 400 && self->bad_code == 0) {
+        self->bad_code = self->last_code;
+        memcpy(self->bad, self->last, n + 1);
+    }
     return 0;
 }
 
 static void s_classify(minga_smtp_t *self, CURLcode cc, const char *errbuf,
                        minga_smtp_result_t *res)
 {
-    res->code = self->last_code;
+    res->code = self->bad_code ? self->bad_code : self->last_code;
     if (cc == CURLE_OK) {
         res->outcome = MINGA_SMTP_SENT;
         snprintf(res->reply, sizeof res->reply, "%s", self->last);
         return;
     }
+    const char *said = self->bad_code ? self->bad : self->last;
     snprintf(res->reply, sizeof res->reply, "%s%s%s", errbuf[0] ? errbuf : curl_easy_strerror(cc),
-             self->last[0] ? "; el servidor dijo: " : "", self->last);
-    bool reply_seen = self->last_code >= 400;
-    if (reply_seen && self->last_code >= 500)
+             said[0] ? "; el servidor dijo: " : "", said);
+    bool reply_seen = self->bad_code >= 400;
+    if (reply_seen && self->bad_code >= 500)
         res->outcome = MINGA_SMTP_PERMANENT;
     else if (reply_seen)
         res->outcome = MINGA_SMTP_TEMPORARY;
@@ -274,6 +282,7 @@ int minga_smtp_send(minga_smtp_t *self, const char *rcpt, const char *data, size
     CURL *c = self->curl;
     self->data = data, self->len = len, self->off = 0;
     self->last[0] = 0, self->last_code = 0;
+    self->bad[0] = 0, self->bad_code = 0;
     const char *tls = cfg->starttls ? cfg->starttls : "try";
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);

@@ -48,11 +48,9 @@ class Env:
         self.broker_extra = broker_extra
         self.port = 0
         atexit.register(self.cleanup)
-        if scale is None:
-            self.m("demo", check_rc=True)
-        else:
+        if True:
             data = os.path.join(self.store, "data")
-            self.m("demo-data", "--out", data, "--scale", str(scale), check_rc=True)
+            self.m("demo-data", "--out", data, "--scale", str(scale or 1), check_rc=True)
             self.m("init", check_rc=True)
             for kind in ("gads", "cooperantes", "offers", "demands", "events", "participants",
                          "preferences"):
@@ -70,7 +68,7 @@ class Env:
             cmd += ["--config", self.config_path()]
         p = subprocess.run(cmd + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=timeout)
-        out, err = p.stdout.decode(), p.stderr.decode()
+        out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
         if check_rc and p.returncode != 0:
             fail("minga %s: exit %d\n%s%s" % (" ".join(args), p.returncode, out, err))
         return p.returncode, out, err

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """smtp_server.py: a real SMTP server on loopback for Minga's notify tests (aiosmtpd).
 
-Stores every message it accepts as DIR/NNNNNN.eml (written and fsynced before it answers 250)
+Stores every message it accepts as DIR/NNNNNN.eml (written before it answers 250)
 and appends one JSON line per accepted message to DIR/log.jsonl (seq, rcpt, message_id,
 bytes). It can misbehave on purpose:
 
@@ -59,8 +59,6 @@ class Handler:
         path = os.path.join(self.dir, "%06d.eml" % self.seq)
         with open(path + ".tmp", "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.rename(path + ".tmp", path)
         msgid = ""
         for line in data.split(b"\r\n"):
@@ -71,8 +69,6 @@ class Handler:
         with open(os.path.join(self.dir, "log.jsonl"), "a") as f:
             f.write(json.dumps({"seq": self.seq, "rcpt": envelope.rcpt_tos,
                                 "message_id": msgid, "bytes": len(data)}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
         self.accepted += 1
         if self.args.vanish_after and self.accepted >= self.args.vanish_after:
             # vanish: the message is stored but the 250 never reaches the client
