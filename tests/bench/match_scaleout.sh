@@ -63,7 +63,18 @@ done
 for k in participants preferences; do
     minga --store "$S20" import $k "$data/d/$k.csv" --event $E >/dev/null
 done
-declare -A wall cpu mem
+declare -A wall cpu mem phases
+# phase_lines: the workers' log lines of scored shards, all of them so far
+phase_lines() {
+    cat "$S20"/log/minga-match-worker-*.log 2>/dev/null |
+        grep -o 'read [0-9]* ms, score [0-9]* ms, pack [0-9]* ms, store [0-9]* ms, merge [0-9]* ms' || true
+}
+# the sums of a run's phases (lines as phase_lines prints them, on stdin)
+phase_json() {
+    sed 's/read \([0-9]*\) ms, score \([0-9]*\) ms, pack \([0-9]*\) ms, store \([0-9]*\) ms, merge \([0-9]*\) ms/\1 \2 \3 \4 \5/' |
+        awk '{r += $1; s += $2; p += $3; t += $4; if ($5 > m) m = $5}
+             END {printf "{\"read_ms_total\": %d, \"score_ms_total\": %d, \"pack_ms_total\": %d, \"store_ms_total\": %d, \"merge_ms\": %d}", r, s, p, t, m}'
+}
 ref=""
 for w in 1 2; do
     minga --store "$S20" down >/dev/null 2>&1 || true
@@ -73,24 +84,22 @@ for w in 1 2; do
     for _ in $(seq "$reps"); do
         c0=0
         for p in $pids; do c0=$(echo "$c0 + $(cpu_of $p)" | bc -l); done
+        before=$(phase_lines | wc -l)
         t0=$(now)
         minga --store "$S20" rueda score $E --shards "$shards" >/dev/null 2>&1
         t=$(echo "$(now) - $t0" | bc -l)
         c1=0
         for p in $pids; do c1=$(echo "$c1 + $(cpu_of $p)" | bc -l); done
-        if [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; cpu[$w]=$(echo "$c1 - $c0" | bc -l); fi
+        if [ "$(echo "$t < $best" | bc -l)" = 1 ]; then
+            best=$t
+            cpu[$w]=$(echo "$c1 - $c0" | bc -l)
+            phases[$w]=$(phase_lines | tail -n "+$((before + 1))" | phase_json)
+        fi
         sum=$(minga --store "$S20" export candidates --event $E | md5sum)
         [ -z "$ref" ] && ref=$sum
         [ "$sum" = "$ref" ] || { echo "match_scaleout.sh: export differs with $w workers" >&2; exit 1; }
     done
     wall[$w]=$best
-    if [ $w = 1 ]; then
-        # the phases of the last run's shards, from the worker's log
-        phases=$(grep -o 'read [0-9]* ms, score [0-9]* ms, store [0-9]* ms' \
-            "$S20/log/minga-match-worker-1.log" | tail -n "$shards" |
-            awk '{r += $2; s += $5; if ($8 > m) m = $8; t += $8}
-                 END {printf "{\"read_ms_total\": %d, \"score_ms_total\": %d, \"store_ms_total\": %d, \"store_ms_max\": %d}", r, s, t, m}')
-    fi
     m=""
     for p in $pids; do m="$m{$(mem_of $p)},"; done
     mem[$w]="[${m%,}]"
@@ -108,7 +117,8 @@ cat >"$out/match.scaleout.json" <<EOF
   "scale": $scale, "shards": $shards,
   "workers_1": {"wall_s": $(printf '%.3f' "${wall[1]}"), "worker_cpu_s": $(printf '%.2f' "${cpu[1]}"), "memory": ${mem[1]}},
   "workers_2": {"wall_s": $(printf '%.3f' "${wall[2]}"), "worker_cpu_s": $(printf '%.2f' "${cpu[2]}"), "memory": ${mem[2]}},
-  "phases_1_worker": $phases,
+  "phases_1_worker": ${phases[1]},
+  "phases_2_workers": ${phases[2]},
   "speedup_2_over_1": $(printf '%.2f' "$(echo "${wall[1]} / ${wall[2]}" | bc -l)"),
   "exports_equal": true
 }

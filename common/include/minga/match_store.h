@@ -3,24 +3,32 @@
  * from one read snapshot, replacing the event's candidates atomically when the last shard of
  * a run is in, and reading them back (export, `minga candidates`, reports).
  *
- * Layout in MINGA_DB_CANDIDATE (key event[32] + demand[32] + u16):
- *   event + demand id + rank (1..)      a candidate: {v, demand, gad, offer, cooperante,
- *                                       score (hundredths), reasons: [code << 16 | arg...]}
+ * Layout in MINGA_DB_CANDIDATE (keys begin with event[32]):
+ *   event + demand id + rank u16          a demand's own candidate (its best k_demand offers,
+ *                                         ranks 1..n): {v, demand, gad, offer, cooperante,
+ *                                         score (hundredths), reasons: [code << 16 | arg...]}
  *   event + [0x01 gen u64 shard u32] + 0  a shard's result of run gen (staging): its demands'
- *                                       top-K lists and its partial top-K lists per offer
- *   event + [0x02] + 0                  the summary of the run in place: {v, gen, shards,
- *                                       demands, candidates, finished_at}
- * Real demand ids begin with a letter, so the staging and summary keys never meet a
- * candidate's. A run is a generation number chosen by whoever enqueues it; every shard job of
- * the run carries it.
+ *                                         own lists, each marked changed or not against the
+ *                                         candidates in place, and its top-K lists per offer
+ *   event + [0x02] + 0                    the summary of the run in place: {v, gen, shards,
+ *                                         demands, candidates, finished_at}
+ *   event + 0x03 + demand id + rank u16   an extra candidate of a demand: a pair in an
+ *                                         offer's top K that is not in the demand's own list;
+ *                                         it ranks after the own ones (same value)
+ * Real demand ids begin with a letter, so the other keys never meet an own candidate's. A run
+ * is a generation number chosen by whoever enqueues it; every shard job of the run carries it.
  *
- * Atomic replacement: each shard writes its staging record in a write transaction and, in the
- * same transaction, counts the staging records of its generation; the one that finds all of
- * them (LMDB serialises write transactions, so exactly one does) merges them — per demand its
- * own top K, plus every pair that is in an offer's top K across all shards — writes the
- * candidates that changed, deletes those that are gone (a candidate stored the same is left
- * as it is), writes the summary and deletes the staging records, all in that one
- * transaction. Readers see the old set or the new one, never a mix.
+ * Atomic replacement: each shard scores its demands, compares their own lists with those in
+ * place in its snapshot (noting the generation in place), and writes its staging record in
+ * one write transaction, in which it also looks for the staging records of its run; the one
+ * that finds all of them (LMDB serialises write transactions, so exactly one does) merges
+ * them in that same transaction: it rewrites the own lists the shards marked changed (every
+ * list of a shard that compared against another generation than the one now in place),
+ * takes every offer's top K across the shards, writes the extras that changed and deletes
+ * those that are gone, writes the summary and deletes the staging records. A re-score of
+ * unchanged data thus writes almost nothing, and the merge only walks the offers' lists and
+ * the extras: the comparing is done by the shards, in parallel. Readers see the old set or
+ * the new one, never a mix.
  * A shard scored again after its run was merged (a lease that expired while the first attempt
  * finished), or a shard of a run older than the one in place, changes nothing; the merge
  * deletes the staging records of its run and of older ones (abandoned runs), so the newest
@@ -55,7 +63,11 @@ typedef struct {
     bool already;         /* this run, or a newer one, was merged before: nothing written */
     size_t total_demands; /* when merged: the run's demands and candidates */
     size_t total_candidates;
-    uint64_t read_ms, score_ms, store_ms; /* reading and preparing, the kernel, the write */
+    uint64_t read_ms, score_ms;    /* reading and preparing, the kernel */
+    uint64_t pack_ms;              /* the reasons, and comparing with the candidates in place */
+    uint64_t store_ms;             /* the write (waiting for the lock, and the merge included) */
+    uint64_t merge_ms;             /* when merged: the merge */
+    size_t merge_puts, merge_dels; /* when merged: candidates written and deleted */
 } minga_match_shard_result_t;
 
 /* Called with the shard's progress (done of total, a short Spanish text). */
