@@ -26,8 +26,6 @@
 #include <unistd.h>
 
 #define S_SHARDS_DEFAULT 4
-#define S_LEASE_MS 600000
-#define S_MAX_ATTEMPTS 20 /* a relay away for a while: the broker retries with back-off */
 
 typedef struct {
     const char *event, *party, *dry_run;
@@ -136,49 +134,6 @@ static int s_dry(s_notify_t *s, minga_cli_t *cli)
 
 /* ---- through the broker ---- */
 
-static int s_body(const s_notify_t *s, unsigned shard, minga_jobspec_t *spec)
-{
-    minga_pbuf_t pb;
-    minga_pbuf_init(&pb);
-    msgpack_pack_map(&pb.pk, s->party ? 2 : 3);
-    minga_pk_kv_str(&pb.pk, "event", s->event);
-    if (s->party) {
-        minga_pk_kv_str(&pb.pk, "party", s->party);
-    } else {
-        minga_pk_kv_uint(&pb.pk, "shard", shard);
-        minga_pk_kv_uint(&pb.pk, "shards", s->shards);
-    }
-    spec->type = strdup("notify.agenda");
-    spec->lease_ms = S_LEASE_MS;
-    spec->max_attempts = S_MAX_ATTEMPTS;
-    spec->body = malloc(pb.sbuf.size);
-    if (spec->body)
-        memcpy(spec->body, pb.sbuf.data, pb.sbuf.size);
-    spec->body_len = pb.sbuf.size;
-    minga_pbuf_clear(&pb);
-    return spec->type && spec->body ? 0 : MINGA_ENOMEM;
-}
-
-typedef struct {
-    uint64_t sent, unchanged, failed, versions, parties;
-} s_sum_t;
-
-static void s_add_result(s_sum_t *sum, const minga_job_t *job)
-{
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    if (job->result && msgpack_unpack_next(&up, (const char *)job->result, job->result_len, &off) ==
-                           MSGPACK_UNPACK_SUCCESS) {
-        sum->sent += minga_pobj_uint(minga_pobj_get(&up.data, "sent"), 0);
-        sum->unchanged += minga_pobj_uint(minga_pobj_get(&up.data, "unchanged"), 0);
-        sum->failed += minga_pobj_uint(minga_pobj_get(&up.data, "failed"), 0);
-        sum->versions += minga_pobj_uint(minga_pobj_get(&up.data, "versions"), 0);
-        sum->parties += minga_pobj_uint(minga_pobj_get(&up.data, "parties"), 0);
-    }
-    msgpack_unpacked_destroy(&up);
-}
-
 typedef struct {
     unsigned i, n;
     bool tty;
@@ -195,30 +150,25 @@ static void s_on_progress(uint64_t id, minga_job_state_t state, const minga_prog
                 w->n, p->done, p->total, p->text ? ", " : "", p->text ? p->text : "");
 }
 
-static int s_wait_all(minga_client_t *client, const uint64_t *ids, unsigned n, s_sum_t *sum)
+static int s_wait_all(minga_client_t *client, const uint64_t *ids, unsigned n, minga_job_t *jobs)
 {
     s_wait_t w = {0, n, isatty(2)};
     int status = MINGA_EXIT_OK;
     for (unsigned i = 0; i < n; i++) {
         w.i = i;
-        minga_job_t job;
-        minga_job_init(&job);
-        if (minga_client_wait(client, ids[i], 0, s_on_progress, &w, &job) != 0) {
+        minga_job_t *job = &jobs[i];
+        if (minga_client_wait(client, ids[i], 0, s_on_progress, &w, job) != 0) {
             fprintf(stderr, "%sminga notify: %s\n", w.tty ? "\n" : "", minga_client_error(client));
-            minga_job_clear(&job);
             return MINGA_EXIT_FAIL;
         }
-        if (job.state != MINGA_JOB_DONE) {
+        if (job->state != MINGA_JOB_DONE) {
             if (w.tty)
                 fputc('\n', stderr);
-            status = minga_jobview_exit_status(&job, "minga notify");
-        } else {
-            s_add_result(sum, &job);
+            status = minga_jobview_exit_status(job, "minga notify");
         }
         if (!w.tty)
             fprintf(stderr, "notificando: fragmento %u/%u terminado (trabajo %" PRIu64 ", %s)\n",
-                    i + 1, n, ids[i], minga_job_state_name(job.state));
-        minga_job_clear(&job);
+                    i + 1, n, ids[i], minga_job_state_name(job->state));
     }
     if (w.tty)
         fputc('\n', stderr);
@@ -230,13 +180,16 @@ static int s_send(s_notify_t *s, minga_cli_t *cli)
     minga_client_t *client = NULL;
     minga_jobspec_t *specs = calloc(s->shards, sizeof *specs);
     uint64_t *ids = calloc(s->shards, sizeof *ids);
+    minga_job_t *jobs = calloc(s->shards, sizeof *jobs);
     int rc = MINGA_EXIT_FAIL;
-    for (unsigned i = 0; specs && i < s->shards; i++)
+    for (unsigned i = 0; specs && jobs && i < s->shards; i++) {
         minga_jobspec_init(&specs[i]);
-    for (unsigned i = 0; specs && ids && i < s->shards; i++)
-        if (s_body(s, i, &specs[i]) != 0)
+        minga_job_init(&jobs[i]);
+    }
+    for (unsigned i = 0; specs && ids && jobs && i < s->shards; i++)
+        if (minga_notify_jobspec(s->event, s->party, i, s->shards, NULL, &specs[i]) != 0)
             goto done;
-    if (!specs || !ids ||
+    if (!specs || !ids || !jobs ||
         minga_client_new_store(&client, cli->store_dir, (int)(cli->timeout_s * 1000)) != 0)
         goto done;
     if (minga_client_batch(client, specs, s->shards, ids) != 0) {
@@ -251,16 +204,15 @@ static int s_send(s_notify_t *s, minga_cli_t *cli)
     }
     fprintf(stderr, "minga notify: %s: agendas por %s:%u en %u fragmento%s\n", s->event,
             s->smtp.host, (unsigned)s->smtp.port, s->shards, s->shards == 1 ? "" : "s");
-    s_sum_t sum = {0};
-    rc = s_wait_all(client, ids, s->shards, &sum);
+    rc = s_wait_all(client, ids, s->shards, jobs);
     if (rc == MINGA_EXIT_OK)
-        printf("%s: %" PRIu64 " participantes: %" PRIu64 " enviados, %" PRIu64
-               " sin cambios, %" PRIu64 " fallidos (%" PRIu64 " versiones nuevas)\n"
-               "Véalos con: minga outbox --event %s\n",
-               s->event, sum.parties, sum.sent, sum.unchanged, sum.failed, sum.versions, s->event);
+        minga_notify_summary_print(stdout, s->event, jobs, s->shards);
 done:
     for (unsigned i = 0; specs && i < s->shards; i++)
         minga_jobspec_clear(&specs[i]);
+    for (unsigned i = 0; jobs && i < s->shards; i++)
+        minga_job_clear(&jobs[i]);
+    free(jobs);
     free(specs);
     free(ids);
     minga_client_destroy(&client);

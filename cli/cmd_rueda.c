@@ -25,6 +25,7 @@
 #include "minga/error.h"
 #include "minga/jobview.h"
 #include "minga/match_store.h"
+#include "minga/notify.h"
 #include "minga/proto.h"
 #include "minga/report.h"
 #include "minga/schedule_store.h"
@@ -452,6 +453,17 @@ static void s_stage_schedule_summary(s_run_t *run, const minga_job_t *jobs, size
         s_schedule_summary(&jobs[n - 1], run->score.event);
 }
 
+static int s_stage_notify_add(s_run_t *run)
+{
+    minga_jobspec_t *spec = s_run_next(run);
+    return spec ? minga_notify_jobspec(run->score.event, NULL, 0, 1, NULL, spec) : MINGA_ENOMEM;
+}
+
+static void s_stage_notify_summary(s_run_t *run, const minga_job_t *jobs, size_t n)
+{
+    minga_notify_summary_print(stdout, run->score.event, jobs, n);
+}
+
 static int s_stage_report_add(s_run_t *run)
 {
     minga_jobspec_t *spec = s_run_next(run);
@@ -468,6 +480,7 @@ static void s_stage_report_summary(s_run_t *run, const minga_job_t *jobs, size_t
 static const s_stage_t s_stages[] = {
     {"score", "puntuación", s_stage_score_add, s_stage_score_summary},
     {"schedule", "cronograma", s_stage_schedule_add, s_stage_schedule_summary},
+    {"notify", "agendas por correo", s_stage_notify_add, s_stage_notify_summary},
     {"report", "informes", s_stage_report_add, s_stage_report_summary},
 };
 #define S_NSTAGES (sizeof s_stages / sizeof s_stages[0])

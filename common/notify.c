@@ -22,6 +22,7 @@
 #include "minga/proto.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,4 +536,75 @@ int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
     minga_smtp_destroy(&smtp);
     s_parties_free(&ps);
     return rc;
+}
+
+/* ---- jobs ---- */
+
+#define S_LEASE_MS 600000
+#define S_MAX_ATTEMPTS 20
+
+int minga_notify_jobspec(const char *event, const char *party, unsigned shard, unsigned shards,
+                         const char *dry_run, minga_jobspec_t *spec)
+{
+    minga_pbuf_t pb;
+    minga_pbuf_init(&pb);
+    msgpack_pack_map(&pb.pk, (party ? 2 : 3) + (dry_run ? 1 : 0));
+    minga_pk_kv_str(&pb.pk, "event", event);
+    if (party) {
+        minga_pk_kv_str(&pb.pk, "party", party);
+    } else {
+        minga_pk_kv_uint(&pb.pk, "shard", shard);
+        minga_pk_kv_uint(&pb.pk, "shards", shards);
+    }
+    if (dry_run)
+        minga_pk_kv_str(&pb.pk, "dry_run", dry_run);
+    spec->type = strdup("notify.agenda");
+    spec->lease_ms = S_LEASE_MS;
+    spec->max_attempts = S_MAX_ATTEMPTS;
+    spec->body = malloc(pb.sbuf.size);
+    if (spec->body)
+        memcpy(spec->body, pb.sbuf.data, pb.sbuf.size);
+    spec->body_len = pb.sbuf.size;
+    minga_pbuf_clear(&pb);
+    return spec->type && spec->body ? 0 : MINGA_ENOMEM;
+}
+
+void minga_notify_summary_print(FILE *out, const char *event, const minga_job_t *jobs, size_t n)
+{
+    uint64_t parties = 0, sent = 0, unchanged = 0, failed = 0, versions = 0, written = 0;
+    char dry[4096] = "";
+    for (size_t i = 0; i < n; i++) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        if (jobs[i].result &&
+            msgpack_unpack_next(&up, (const char *)jobs[i].result, jobs[i].result_len, &off) ==
+                MSGPACK_UNPACK_SUCCESS) {
+            const msgpack_object *o = &up.data;
+            parties += minga_pobj_uint(minga_pobj_get(o, "parties"), 0);
+            sent += minga_pobj_uint(minga_pobj_get(o, "sent"), 0);
+            unchanged += minga_pobj_uint(minga_pobj_get(o, "unchanged"), 0);
+            failed += minga_pobj_uint(minga_pobj_get(o, "failed"), 0);
+            versions += minga_pobj_uint(minga_pobj_get(o, "versions"), 0);
+            written += minga_pobj_uint(minga_pobj_get(o, "written"), 0);
+            size_t len = 0;
+            const char *d = minga_pobj_str(minga_pobj_get(o, "dry_run"), &len);
+            if (d && len < sizeof dry)
+                snprintf(dry, sizeof dry, "%.*s", (int)len, d);
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    if (dry[0]) {
+        fprintf(out,
+                "%s: %" PRIu64 " agendas escritas en %s/ (simulación: no hay relé SMTP "
+                "configurado, no se envió nada)\n",
+                event, written, dry);
+        if (failed)
+            fprintf(out, "%" PRIu64 " participantes sin dirección de correo válida\n", failed);
+        return;
+    }
+    fprintf(out,
+            "%s: %" PRIu64 " participantes: %" PRIu64 " enviados, %" PRIu64 " sin cambios, %" PRIu64
+            " fallidos (%" PRIu64 " versiones nuevas)\nVéalos con: minga outbox --event %s\n",
+            event, parties, sent, unchanged, failed, versions, event);
 }

@@ -25,12 +25,14 @@
 #define MINGA_NOTIFY_H
 
 #include "minga/agenda.h"
+#include "minga/proto.h"
 #include "minga/smtp.h"
 #include "minga/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct {
     const char *event;
@@ -63,6 +65,22 @@ typedef void(minga_notify_progress_fn)(uint64_t done, uint64_t total, const char
 int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
                      minga_notify_progress_fn *progress, void *arg, minga_notify_result_t *res,
                      char *err, size_t errcap);
+
+/* ---- jobs ---- */
+
+/* The notify.agenda job of (event, party or shard of shards, dry_run), into spec (initialised
+ * by the caller; its fields become the caller's: minga_jobspec_clear()): the body
+ * {event, party | shard + shards, dry_run}, a long lease and many attempts (a relay away for a
+ * while is retried by the broker with back-off). party and dry_run may be NULL. Returns 0 or
+ * MINGA_ENOMEM. */
+int minga_notify_jobspec(const char *event, const char *party, unsigned shard, unsigned shards,
+                         const char *dry_run, minga_jobspec_t *spec);
+
+/* Prints, in Spanish, what the n done notify.agenda jobs of one run did, from their results
+ * ({event, parties, sent, unchanged, failed, pending, versions, written, dry_run}): sent,
+ * unchanged and failed counts, or, for a dry run, where the messages were written; then how
+ * to see them (minga outbox). */
+void minga_notify_summary_print(FILE *out, const char *event, const minga_job_t *jobs, size_t n);
 
 /* ---- rendering, for the run and the tests ---- */
 
