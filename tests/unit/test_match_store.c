@@ -5,7 +5,10 @@
  * older run never replaces a newer one; a run half done leaves the old candidates in place
  * until its last shard; abandoned runs leave no staging record behind; bad jobs and a missing
  * event are errors; the JSON export holds the CSV's rows; an offer changed between runs is
- * seen although the worker keeps the last run's offers.
+ * seen although the worker keeps the last run's offers; re-scoring compares instead of
+ * rewriting (nothing written when nothing changed) and gives, after a changed offer, another
+ * K, or a run whose shards compared against candidates that another run replaced meanwhile,
+ * what a copy of the store with its candidates dropped gives when scored from nothing.
  */
 #include "minga/demo.h"
 #include "minga/error.h"
@@ -83,18 +86,21 @@ static char **s_ids(size_t *n)
     return ids;
 }
 
-/* Runs shard i of n of run gen; returns the result. */
-static minga_match_shard_result_t s_shard(uint64_t gen, uint32_t i, uint32_t n, int want_rc)
+/* Runs shard i of n of run gen in store with k_demand k (0: the default); returns the result. */
+static minga_match_shard_result_t s_shard_in(minga_store_t *store, uint64_t gen, uint32_t i,
+                                             uint32_t n, unsigned k, int want_rc)
 {
     size_t nids;
     char **ids = s_ids(&nids);
     minga_match_shard_t job = {.event = MINGA_DEMO_EVENT, .gen = gen, .shard = i, .shards = n};
     minga_match_config_defaults(&job.cfg);
+    if (k)
+        job.cfg.k_demand = k;
     job.from = i == 0 ? NULL : ids[nids * i / n];
     job.to = i + 1 == n ? NULL : ids[nids * (i + 1) / n];
     minga_match_shard_result_t res;
     char err[256];
-    assert_int_equal(minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err),
+    assert_int_equal(minga_match_run_shard(store, &job, NULL, NULL, &res, err, sizeof err),
                      want_rc);
     for (size_t j = 0; j < nids; j++)
         free(ids[j]);
@@ -102,14 +108,82 @@ static minga_match_shard_result_t s_shard(uint64_t gen, uint32_t i, uint32_t n, 
     return res;
 }
 
-static char *s_export(bool json, size_t *rows)
+static minga_match_shard_result_t s_shard(uint64_t gen, uint32_t i, uint32_t n, int want_rc)
+{
+    return s_shard_in(s_store, gen, i, n, 0, want_rc);
+}
+
+/* Every shard of run gen in n shards with k_demand k; returns the last one's result. */
+static minga_match_shard_result_t s_run(uint64_t gen, uint32_t n, unsigned k)
+{
+    minga_match_shard_result_t r;
+    for (uint32_t i = 0; i < n; i++) {
+        r = s_shard_in(s_store, gen, i, n, k, 0);
+        assert_int_equal(r.merged, i + 1 == n);
+    }
+    return r;
+}
+
+static char *s_export_of(minga_store_t *store, bool json, size_t *rows)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    assert_int_equal(minga_match_export(s_store, MINGA_DEMO_EVENT, json, f, rows), 0);
+    assert_int_equal(minga_match_export(store, MINGA_DEMO_EVENT, json, f, rows), 0);
     fclose(f);
     return buf;
+}
+
+static char *s_export(bool json, size_t *rows)
+{
+    return s_export_of(s_store, json, rows);
+}
+
+static int s_drop_candidates(MDB_txn *txn, void *arg)
+{
+    return mdb_drop(txn, minga_store_dbi(arg, MINGA_DB_CANDIDATE), 0);
+}
+
+/* The export of a copy of s_store whose candidates are dropped, scored in one shard with
+ * k_demand k: the candidates from nothing. */
+static char *s_scratch_export(unsigned k)
+{
+    char dir[64], cmd[96];
+    snprintf(dir, sizeof dir, "/tmp/minga-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(mdb_env_copy(minga_store_env(s_store), dir), 0);
+    minga_store_t *copy = NULL;
+    assert_int_equal(minga_store_open(&copy, dir, 0), 0);
+    assert_int_equal(minga_store_write(copy, s_drop_candidates, copy), 0);
+    minga_match_shard_result_t r = s_shard_in(copy, 1, 0, 1, k, 0);
+    assert_true(r.merged);
+    size_t rows;
+    char *out = s_export_of(copy, false, &rows);
+    assert_int_equal(rows, r.total_candidates);
+    minga_store_destroy(&copy);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    return out;
+}
+
+/* Imports offer id as a national offer of modality mod valid for years. */
+static void s_change_offer(const char *id, const char *mod)
+{
+    char csv[1024];
+    snprintf(csv, sizeof csv,
+             "id;cooperante;título;competencias;sectores_cad;modalidad;monto_mín;"
+             "monto_máx;ámbito;regiones;provincias;cantones;población_máx;"
+             "cofinanciamiento_requerido;válida_desde;válida_hasta\n"
+             "%s;coop-00072;Oferta cambiada;b;43032;%s;;;"
+             "nacional;;;;;no;2025-01-01;2030-12-31\n",
+             id, mod);
+    minga_import_opts_t opts = {0};
+    minga_import_report_t rep;
+    assert_int_equal(minga_import_buffer(s_store, &minga_rtype_offer, "offer.csv", csv, strlen(csv),
+                                         &opts, &rep),
+                     0);
+    assert_int_equal(rep.updated, 1);
+    minga_import_report_clear(&rep);
 }
 
 static uint64_t s_gen(void)
@@ -238,6 +312,70 @@ static void test_cache(void **state)
     free(fresh);
 }
 
+/* Re-scoring compares: nothing written when nothing changed, a little after a change, and
+ * always what scoring from nothing gives. */
+static void test_incremental(void **state)
+{
+    (void)state;
+    s_run(40, 3, 0);
+    minga_match_shard_result_t r = s_run(41, 4, 0);
+    assert_int_equal(r.merge_puts, 0);
+    assert_int_equal(r.merge_dels, 0);
+    size_t rows;
+    char *now = s_export(false, &rows), *want = s_scratch_export(0);
+    assert_string_equal(now, want);
+    free(now);
+    free(want);
+
+    s_change_offer("of-000002", "capacitacion");
+    r = s_run(42, 4, 0);
+    assert_true(r.merge_puts > 0);
+    assert_true(r.merge_puts + r.merge_dels < r.total_candidates / 4);
+    now = s_export(false, &rows);
+    want = s_scratch_export(0);
+    assert_string_equal(now, want);
+    free(now);
+    free(want);
+
+    /* another K: every own list changes length, the extras move */
+    r = s_run(43, 2, 3);
+    now = s_export(false, &rows);
+    assert_int_equal(rows, r.total_candidates);
+    want = s_scratch_export(3);
+    assert_string_equal(now, want);
+    free(now);
+    free(want);
+    r = s_run(44, 5, 0);
+    now = s_export(false, &rows);
+    want = s_scratch_export(0);
+    assert_string_equal(now, want);
+    free(now);
+    free(want);
+}
+
+/* Two shards of run 61 compare against the candidates of K 10 in place; run 60 (K 3) then
+ * replaces them; the last shard of run 61 completes it: its first shards' comparisons are
+ * stale and every list of theirs is compared again. */
+static void test_stale(void **state)
+{
+    (void)state;
+    s_run(50, 2, 0);
+    s_shard_in(s_store, 61, 0, 3, 0, 0);
+    s_shard_in(s_store, 61, 1, 3, 0, 0);
+    assert_true(s_shard_in(s_store, 60, 0, 1, 3, 0).merged);
+    size_t rows;
+    char *k3 = s_export(false, &rows);
+    minga_match_shard_result_t r = s_shard_in(s_store, 61, 2, 3, 0, 0);
+    assert_true(r.merged);
+    assert_int_equal(s_gen(), 61);
+    char *now = s_export(false, &rows), *want = s_scratch_export(0);
+    assert_string_not_equal(k3, now);
+    assert_string_equal(now, want);
+    free(k3);
+    free(now);
+    free(want);
+}
+
 static void test_bad_jobs(void **state)
 {
     (void)state;
@@ -272,8 +410,8 @@ static void test_bad_jobs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_runs),
-        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_runs),        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_incremental), cmocka_unit_test(test_stale),
         cmocka_unit_test(test_bad_jobs),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
