@@ -31,6 +31,7 @@
 typedef struct {
     uint32_t pair;
     uint16_t slot, table; /* slot 1-based; table 1-based; 0 = not placed */
+    bool pinned;          /* a fixed meeting: never moved nor removed */
 } s_meet_t;
 
 typedef struct {
@@ -104,7 +105,7 @@ static int s_new_meeting(s_t *st, uint32_t pair, uint32_t *idx)
         st->cap = cap;
     }
     *idx = (uint32_t)st->nm;
-    st->m[st->nm++] = (s_meet_t){pair, 0, 0};
+    st->m[st->nm++] = (s_meet_t){pair, 0, 0, false};
     return 0;
 }
 
@@ -176,7 +177,7 @@ static bool s_kempe(s_t *st, bool from_gad, uint32_t v, uint32_t a, uint32_t b)
         if (!mi1)
             break;
         uint32_t mi = mi1 - 1;
-        if (st->stamp[mi] == st->stamp_gen || n == sizeof path / sizeof path[0])
+        if (st->stamp[mi] == st->stamp_gen || st->m[mi].pinned || n == sizeof path / sizeof path[0])
             return false;
         st->stamp[mi] = st->stamp_gen;
         const minga_sched_pair_t *pr = &st->p->pairs[st->m[mi].pair];
@@ -413,6 +414,7 @@ static int s_fixed(s_t *st, minga_sched_result_t *r)
         if (s_new_meeting(st, f->pair, &mi) != 0)
             return MINGA_ENOMEM;
         s_place(st, mi, f->slot, f->table);
+        st->m[mi].pinned = true;
         r->fixed_kept++;
     }
     return 0;
@@ -892,7 +894,7 @@ static size_t s_improve(s_t *st)
             const minga_sched_pair_t *pm = &p->pairs[m->pair];
             if (gfull ? pm->gad != pq->gad : pm->coop != pq->coop)
                 continue;
-            if (pm->must)
+            if (pm->must || m->pinned)
                 continue;
             if (!gfull && st->gad_n[pm->gad] <= p->gads[pm->gad].min)
                 continue; /* would put another GAD below its minimum */
