@@ -83,27 +83,33 @@ static int s_doc_close(s_doc_t *doc, const char *path, int rc)
 
 /* Sets the layout to text (markup when markup is true) in font at size pt, width px (0: no
  * wrapping), one line cut with "…" when ellipsize; returns its height. */
-static double s_set(s_doc_t *doc, const char *text, bool markup, double pt, bool bold, double width,
-                    bool ellipsize)
+static double s_set_layout(PangoLayout *l, const char *text, bool markup, double pt, bool bold,
+                           double width, bool ellipsize)
 {
     PangoFontDescription *fd = pango_font_description_new();
     pango_font_description_set_family(fd, S_FONT);
     pango_font_description_set_absolute_size(fd, pt * PANGO_SCALE);
     pango_font_description_set_weight(fd, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
-    pango_layout_set_font_description(doc->layout, fd);
+    pango_layout_set_font_description(l, fd);
     pango_font_description_free(fd);
-    pango_layout_set_width(doc->layout, width > 0 ? (int)(width * PANGO_SCALE) : -1);
-    pango_layout_set_ellipsize(doc->layout, ellipsize ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
-    pango_layout_set_height(doc->layout, -1);
+    pango_layout_set_width(l, width > 0 ? (int)(width * PANGO_SCALE) : -1);
+    pango_layout_set_ellipsize(l, ellipsize ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
+    pango_layout_set_height(l, -1);
     if (markup)
-        pango_layout_set_markup(doc->layout, text, -1);
+        pango_layout_set_markup(l, text, -1);
     else {
-        pango_layout_set_attributes(doc->layout, NULL); /* markup's attributes would stay */
-        pango_layout_set_text(doc->layout, text, -1);
+        pango_layout_set_attributes(l, NULL); /* markup's attributes would stay */
+        pango_layout_set_text(l, text, -1);
     }
     int w, h;
-    pango_layout_get_size(doc->layout, &w, &h);
+    pango_layout_get_size(l, &w, &h);
     return (double)h / PANGO_SCALE;
+}
+
+static double s_set(s_doc_t *doc, const char *text, bool markup, double pt, bool bold, double width,
+                    bool ellipsize)
+{
+    return s_set_layout(doc->layout, text, markup, pt, bold, width, ellipsize);
 }
 
 static void s_draw(s_doc_t *doc, double x, double y)
@@ -173,6 +179,7 @@ typedef struct {
     size_t n, nrows;                     /* meetings standing; rows in all */
     double colw[S_NCOLS];
     char (*cells)[S_NCOLS][2048]; /* markup of each cell, per meeting */
+    PangoLayout *(*lay)[S_NCOLS]; /* each cell laid out once: measured, then drawn */
     double *heights;              /* per meeting row */
 } s_agenda_t;
 
@@ -217,7 +224,10 @@ static unsigned s_agenda_measure(s_doc_t *doc, s_agenda_t *a, double first_top, 
     for (size_t k = 0; k < a->nrows; k++) {
         double h = 0;
         for (int c = 0; c < S_NCOLS; c++) {
-            double t = s_set(doc, a->cells[k][c], true, 8.5, false, a->colw[c] - 2 * S_PAD, false);
+            a->lay[k][c] = pango_layout_new(doc->ctx);
+            pango_layout_set_wrap(a->lay[k][c], PANGO_WRAP_WORD_CHAR);
+            double t = s_set_layout(a->lay[k][c], a->cells[k][c], true, 8.5, false,
+                                    a->colw[c] - 2 * S_PAD, false);
             h = t > h ? t : h;
         }
         a->heights[k] = h + 2 * S_PAD;
@@ -342,8 +352,8 @@ static void s_agenda_draw(s_doc_t *doc, s_agenda_t *a, unsigned pages)
         unsigned fill = k >= a->n ? 0xedf2f7 : k % 2 ? 0xf7fafc : 0xffffff;
         for (int c = 0; c < S_NCOLS; c++) {
             s_rect(doc, x, y, a->colw[c], a->heights[k], fill, 0xa0aec0);
-            s_set(doc, a->cells[k][c], true, 8.5, false, a->colw[c] - 2 * S_PAD, false);
-            s_draw(doc, x + S_PAD, y + S_PAD);
+            cairo_move_to(doc->cr, x + S_PAD, y + S_PAD);
+            pango_cairo_show_layout(doc->cr, a->lay[k][c]);
             x += a->colw[c];
         }
         y += a->heights[k];
@@ -381,6 +391,7 @@ int minga_pdf_agenda(const minga_report_data_t *d, size_t p, const char *path)
     a.rows = s_rows(d, a.part->party, &a.n, &a.nrows);
     a.cells = calloc(a.nrows ? a.nrows : 1, sizeof *a.cells);
     a.heights = calloc(a.nrows ? a.nrows : 1, sizeof *a.heights);
+    a.lay = calloc(a.nrows ? a.nrows : 1, sizeof *a.lay);
     char title[512];
     snprintf(title, sizeof title, "Agenda de %s — %s", a.name,
              d->event->name ? d->event->name : d->event_id);
@@ -406,6 +417,11 @@ int minga_pdf_agenda(const minga_report_data_t *d, size_t p, const char *path)
     cairo_pattern_destroy(cairo_pop_group(doc.cr));
     unsigned pages = s_agenda_measure(&doc, &a, first_top, S_MARGIN, doc.h - 48, 18);
     s_agenda_draw(&doc, &a, pages);
+    for (size_t k = 0; k < a.nrows; k++)
+        for (int c = 0; c < S_NCOLS; c++)
+            if (a.lay[k][c])
+                g_object_unref(a.lay[k][c]);
+    free(a.lay);
     free(a.rows);
     free(a.cells);
     free(a.heights);

@@ -3,6 +3,8 @@
  * figures, write each file of the formats asked into STORE/reports/EVENT/, record them in
  * MINGA_DB_REPORT — and reading those records back.
  *
+ * The agendas, most of the work, are written by a few threads at once (s_write_agendas).
+ *
  * Steps and progress: 1 (reading) + 4 CSV files + 1 HTML + one per agenda + 1 grid + 1
  * (recording); the total is known after reading.
  */
@@ -14,6 +16,7 @@
 #include "minga/report_data.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@ typedef struct {
     minga_report_progress_fn *fn;
     void *arg;
     uint64_t done, total;
+    uint64_t base; /* done before the agendas began */
 } s_progress_t;
 
 static void s_step(s_progress_t *p, const char *text)
@@ -180,23 +184,95 @@ static void s_prune(const minga_report_data_t *d, const char *dir)
         closedir(dh);
 }
 
+/* The agendas are written by a few threads of this worker: each takes the next participant
+ * until none is left; only the calling thread reports progress (the task's rule). */
+typedef struct {
+    const minga_report_data_t *d;
+    const char *dir;
+    size_t next, done; /* atomics */
+    pthread_mutex_t lock;
+    int rc; /* the first failure, with its path */
+    char failed[4400];
+} s_pool_t;
+
+/* Writes agendas until none is left; returns after the calling thread's last one. */
+static void s_pool_work(s_pool_t *pool, s_progress_t *progress)
+{
+    for (;;) {
+        size_t p = __atomic_fetch_add(&pool->next, 1, __ATOMIC_RELAXED);
+        if (p >= pool->d->nparts)
+            break;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s.pdf", pool->dir, pool->d->parts[p]->party);
+        int rc = minga_pdf_agenda(pool->d, p, path);
+        pthread_mutex_lock(&pool->lock);
+        if (rc && !pool->rc) {
+            pool->rc = rc;
+            snprintf(pool->failed, sizeof pool->failed, "%s", path);
+            __atomic_store_n(&pool->next, pool->d->nparts, __ATOMIC_RELAXED); /* stop all */
+        }
+        size_t done = ++pool->done;
+        pthread_mutex_unlock(&pool->lock);
+        if (progress && progress->fn) {
+            progress->done = progress->base + done;
+            progress->fn(progress->done, progress->total, "agendas en PDF", progress->arg);
+        }
+    }
+}
+
+static void *s_pool_thread(void *arg)
+{
+    s_pool_work(arg, NULL);
+    minga_pdf_release_thread();
+    return NULL;
+}
+
+/* Threads for the agendas: MINGA_REPORT_THREADS, else the processors online, at most 4. */
+static unsigned s_threads(size_t jobs)
+{
+    const char *env = getenv("MINGA_REPORT_THREADS");
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    n = n < 1 ? 1 : n > 4 && !(env && *env) ? 4 : n > 64 ? 64 : n;
+    return (unsigned)((size_t)n < jobs ? (size_t)n : jobs ? jobs : 1);
+}
+
+static int s_write_agendas(s_run_t *r, const char *dir, uint64_t *bytes)
+{
+    s_pool_t pool = {.d = r->d, .dir = dir};
+    pthread_mutex_init(&pool.lock, NULL);
+    unsigned n = s_threads(r->d->nparts), started = 0;
+    pthread_t tid[64];
+    r->progress->base = r->progress->done;
+    for (unsigned i = 1; i < n; i++)
+        if (pthread_create(&tid[started], NULL, s_pool_thread, &pool) == 0)
+            started++;
+    s_pool_work(&pool, r->progress);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    pthread_mutex_destroy(&pool.lock);
+    r->res->threads = started + 1;
+    if (pool.rc)
+        return s_fail(pool.rc, "cannot write the agenda", pool.failed, r->err, r->errcap);
+    r->progress->done = r->progress->base + r->d->nparts;
+    for (size_t p = 0; p < r->d->nparts; p++) {
+        char path[4400];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s.pdf", dir, r->d->parts[p]->party);
+        *bytes += stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    }
+    return 0;
+}
+
 static int s_write_pdf(s_run_t *r)
 {
-    uint64_t t0 = s_ms();
+    uint64_t t0 = s_ms(), bytes = 0;
     char dir[4096], path[4400];
     snprintf(dir, sizeof dir, "%s/agendas", r->res->dir);
     int rc = s_mkdir(dir);
     if (rc)
         return s_fail(rc, "cannot create the directory", dir, r->err, r->errcap);
-    uint64_t bytes = 0;
-    for (size_t p = 0; p < r->d->nparts; p++) {
-        snprintf(path, sizeof path, "%s/%s.pdf", dir, r->d->parts[p]->party);
-        if ((rc = minga_pdf_agenda(r->d, p, path)) != 0)
-            return s_fail(rc, "cannot write the agenda", path, r->err, r->errcap);
-        struct stat st;
-        bytes += stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-        s_step(r->progress, "agendas en PDF");
-    }
+    if ((rc = s_write_agendas(r, dir, &bytes)) != 0)
+        return rc;
     r->res->agendas_ms = s_ms() - t0;
     s_prune(r->d, dir);
     if ((rc = s_add(r->res, "agendas", dir, r->d->nparts)) != 0)
@@ -276,7 +352,7 @@ int minga_report_event(minga_store_t *store, const char *event, unsigned formats
         snprintf(err, errcap, "no report format asked (csv, html, pdf)");
         return MINGA_EINVAL;
     }
-    s_progress_t pg = {progress, arg, 0, 2};
+    s_progress_t pg = {progress, arg, 0, 2, 0};
     if (progress)
         progress(0, pg.total, "leyendo los datos del evento", arg);
     minga_report_data_t d;

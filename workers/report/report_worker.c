@@ -133,11 +133,12 @@ static int s_report(minga_task_t *task, void *arg)
     if (rc == 0) {
         s_result(task, event, &res);
         minga_info("report.event %s: %zu files in %s (read %llu ms, csv %llu ms, html %llu ms, "
-                   "pdf %llu ms: %zu agendas %llu ms, grid %llu ms)",
+                   "pdf %llu ms: %zu agendas %llu ms, grid %llu ms; %u threads)",
                    event, res.nfiles, res.dir, (unsigned long long)res.read_ms,
                    (unsigned long long)res.csv_ms, (unsigned long long)res.html_ms,
                    (unsigned long long)res.pdf_ms, res.participants,
-                   (unsigned long long)res.agendas_ms, (unsigned long long)res.grid_ms);
+                   (unsigned long long)res.agendas_ms, (unsigned long long)res.grid_ms,
+                   res.threads);
         minga_report_result_clear(&res);
     } else if (rc == MINGA_ENOTFOUND || rc == MINGA_EINVAL) {
         minga_task_fail(task, false, rc == MINGA_ENOTFOUND ? "not_found" : "bad_body", "%s", err);

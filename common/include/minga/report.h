@@ -103,13 +103,15 @@ typedef struct {
     size_t meetings, participants, gap;    /* figures of the event, for the summary */
     uint64_t csv_ms, html_ms, pdf_ms;      /* time per format */
     uint64_t read_ms, agendas_ms, grid_ms; /* reading the data; the PDF agendas; the grid */
+    unsigned threads;                      /* threads that wrote the agendas */
 } minga_report_result_t;
 
 /* Progress: done of total steps, and a short Spanish text. */
 typedef void(minga_report_progress_fn)(uint64_t done, uint64_t total, const char *text, void *arg);
 
 /* Writes the reports of event in the given formats into STORE/reports/EVENT/ (created if
- * missing) from one read snapshot, and records each in the store with job as its source.
+ * missing) from one read snapshot (the agendas by up to 4 threads, one per processor, or
+ * $MINGA_REPORT_THREADS), and records each in the store with job as its source.
  * progress may be NULL. On success res (zeroed by the caller) holds what was written, the
  * caller's to release with minga_report_result_clear(). Returns 0; MINGA_ENOTFOUND (no such
  * event); MINGA_EINVAL (bad arguments); MINGA_EMAPFULL; -errno of a file that could not be
