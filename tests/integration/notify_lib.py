@@ -146,10 +146,15 @@ class Env:
 
     # ---- what was delivered ----
 
-    def messages(self):
-        """Every message the server stored, parsed: a list of email.message.EmailMessage."""
+    def count(self):
+        """How many messages the server stored."""
+        return len(glob.glob(os.path.join(self.maildir, "*.eml")))
+
+    def messages(self, start=0):
+        """The messages the server stored (from the start-th on), parsed: a list of
+        email.message.EmailMessage, in the order the server took them."""
         out = []
-        for f in sorted(glob.glob(os.path.join(self.maildir, "*.eml"))):
+        for f in sorted(glob.glob(os.path.join(self.maildir, "*.eml")))[start:]:
             with open(f, "rb") as fh:
                 out.append(email.message_from_bytes(fh.read(), policy=email.policy.default))
         return out
