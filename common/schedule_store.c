@@ -59,9 +59,11 @@ typedef struct {
         bool no;
     } * prefs;
     size_t nprefs, prefs_cap;
-    /* meetings standing (re-schedule) */
+    /* meetings standing (re-schedule), and the cancelled ones of the history */
     minga_meeting_t *old;
     size_t nold, old_cap;
+    minga_meeting_t *gone;
+    size_t ngone, gone_cap;
 } s_build_t;
 
 static void s_build_free(s_build_t *b)
@@ -80,6 +82,7 @@ static void s_build_free(s_build_t *b)
     free(b->pair_cand);
     free(b->prefs);
     free(b->old);
+    free(b->gone);
 }
 
 static int s_grow(void **v, size_t *cap, size_t n, size_t size)
@@ -335,6 +338,28 @@ static int s_cmp_cand(const void *a, const void *c)
     return d ? d : strcmp(x->offer, y->offer);
 }
 
+static int s_on_gone(const minga_meeting_t *m, void *arg)
+{
+    s_build_t *b = arg;
+    int rc = s_grow((void **)&b->gone, &b->gone_cap, b->ngone, sizeof *b->gone);
+    if (rc == 0)
+        b->gone[b->ngone++] = *m;
+    return rc;
+}
+
+/* Re-schedule: a pair whose meeting was cancelled, and that has no meeting standing, is not
+ * offered again (the operator cancelled it for a reason). */
+static bool s_cancelled_pair(const s_build_t *b, const char *gad, const char *coop)
+{
+    bool gone = false;
+    for (size_t i = 0; i < b->ngone && !gone; i++)
+        gone = strcmp(b->gone[i].gad, gad) == 0 && strcmp(b->gone[i].cooperante, coop) == 0;
+    for (size_t i = 0; i < b->nold && gone; i++)
+        if (strcmp(b->old[i].gad, gad) == 0 && strcmp(b->old[i].cooperante, coop) == 0)
+            return false;
+    return gone;
+}
+
 /* One pair per (GAD, cooperante): the best candidate, "no" pairs left out. */
 static int s_make_pairs(s_build_t *b)
 {
@@ -354,7 +379,7 @@ static int s_make_pairs(s_build_t *b)
             continue;
         const char *coop_id = b->coop_id[x->coop];
         int pref = b->nprefs && coop_id ? s_pref(b, b->gad_code[x->gad], coop_id) : 0;
-        if (pref == 1)
+        if (pref == 1 || (b->ngone && s_cancelled_pair(b, b->gad_code[x->gad], coop_id)))
             continue;
         b->pairs[b->npairs] = (minga_sched_pair_t){x->gad, x->coop, x->score, pref == 2};
         b->pair_cand[b->npairs++] = x;
@@ -404,6 +429,9 @@ static int s_read(s_build_t *b, bool reschedule, char *err, size_t errcap)
     if (rc == 0 && reschedule &&
         (rc = minga_meetings_each(b->store, NULL, b->event, s_on_old, b)) != 0)
         snprintf(err, errcap, "meetings of %s: %s", b->event, minga_strerror(rc));
+    if (rc == 0 && reschedule &&
+        (rc = minga_meeting_history_each(b->store, NULL, b->event, s_on_gone, b)) != 0)
+        snprintf(err, errcap, "meeting history of %s: %s", b->event, minga_strerror(rc));
     if (rc == 0 && (rc = s_make_pairs(b)) != 0)
         snprintf(err, errcap, "out of memory");
     if (rc)

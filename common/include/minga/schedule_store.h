@@ -20,7 +20,8 @@
  *     an "obligatoria" preference either way;
  *   - re-schedule: every meeting standing is offered as fixed; it stays in its slot and table
  *     (with its status) when its pair still exists and it still obeys every rule, else it
- *     moves to the history as cancelled; the holes are then filled.
+ *     moves to the history as cancelled; the holes are then filled, never with a pair whose
+ *     meeting was cancelled before (it is in the history) and that has no meeting standing.
  */
 #ifndef MINGA_SCHEDULE_STORE_H
 #define MINGA_SCHEDULE_STORE_H
