@@ -1,7 +1,8 @@
 /*
  * cmd_demo.c: `minga demo` — creates a store, loads the embedded Jornada data set into it
- * through the ordinary importer, and prints a summary in Spanish (counts by province,
- * cooperation kind, competency and modality). Later stages of the rueda build on it.
+ * through the ordinary importer, prints a summary in Spanish (counts by province,
+ * cooperation kind, competency and modality), then runs the rueda through a local broker
+ * (`minga rueda run`: candidates, then the timetable) and ends with the schedule summary.
  */
 #include "cli.h"
 
@@ -276,11 +277,11 @@ static int s_rueda(minga_cli_t *cli, const char *store, bool keep)
            MINGA_DEMO_EVENT);
     fflush(stdout);
     char *up[] = {"up", "--match-workers", "2", NULL};
-    char *score[] = {"rueda", "score", MINGA_DEMO_EVENT, NULL};
+    char *run[] = {"rueda", "run", MINGA_DEMO_EVENT, NULL};
     char *down[] = {"down", NULL};
     int rc = minga_cli_run(cli, 3, up);
     if (rc == MINGA_EXIT_OK)
-        rc = minga_cli_run(cli, 3, score);
+        rc = minga_cli_run(cli, 3, run);
     fflush(stdout);
     if (!keep)
         minga_cli_run(cli, 1, down);
@@ -292,8 +293,11 @@ static int s_rueda(minga_cli_t *cli, const char *store, bool keep)
     printf("\nResultados en el almacén %s:\n"
            "  candidatos:  %s --store %s export candidates --event %s --out candidatos.csv\n"
            "               %s --store %s candidates --event %s --gad 0101\n"
+           "  reuniones:   %s --store %s export meetings --event %s --out reuniones.csv\n"
+           "  agendas:     %s --store %s agenda --event %s --party 0101\n"
            "  registros:   %s/demo-data/*.csv\n",
-           store, m, store, MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, store);
+           store, m, store, MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, m, store,
+           MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, store);
     if (keep)
         printf("  el broker y los trabajadores siguen en marcha: %s --store %s down\n", m, store);
     return MINGA_EXIT_OK;
@@ -362,8 +366,9 @@ MINGA_COMMAND(demo, "demo", 1, s_demo, "carga los datos de la Jornada de demostr
               "Volver a ejecutarlo no duplica nada: los registros iguales quedan sin cambios.\n\n"
               "Después ejecuta la rueda del evento jornada-2026 como lo haría un operador:\n"
               "arranca un broker y dos trabajadores de emparejamiento («minga up»), calcula los\n"
-              "candidatos («minga rueda score»), los detiene («minga down») y dice dónde están\n"
-              "los resultados.\n\n"
+              "candidatos y arma el cronograma de reuniones en un solo lote («minga rueda\n"
+              "run»), los detiene («minga down»), muestra el resumen del cronograma y dice\n"
+              "dónde están los resultados.\n\n"
               "  --seed N         semilla del generador (2026 por omisión)\n"
               "  --scale S        multiplica cooperantes, ofertas y demandas (1 por omisión)\n"
               "  --keep-running   deja el broker y los trabajadores en marcha al terminar\n")
