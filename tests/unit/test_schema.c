@@ -196,6 +196,8 @@ static void test_schema_files_match_tables(void **state)
             continue;
         char record[256];
         snprintf(record, sizeof record, "%.*s", (int)(len - 5), ent->d_name);
+        if (strcmp(record, "meeting") == 0)
+            continue; /* written by the scheduler (meeting.h), not a registry record */
         size_t i = 0;
         while (i < n && strcmp(types[i]->record, record) != 0)
             i++;
