@@ -262,6 +262,13 @@ size_t minga_mail_encode_header(char *dst, const char *s, size_t name_len)
                 break;
             take += len;
         }
+        /* end a word after a space when one is near: decoders that keep the folding white
+         * space between words (Python's, in address headers) then split no word in two */
+        for (size_t k = take; take < n && k > take / 2; k--)
+            if (p[k - 1] == ' ') {
+                take = k;
+                break;
+            }
         if (o > 0) {
             memcpy(dst + o, "\r\n ", 3);
             o += 3;
