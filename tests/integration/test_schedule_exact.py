@@ -164,7 +164,7 @@ def main():
         m.run("init")
         for kind in ("gads", "cooperantes", "offers", "demands"):
             m.run("import", kind, os.path.join(data, kind + ".csv"))
-        m.run("up", "--match-workers", "1", "--notify-workers", "0", "--report-workers", "0",
+        m.run("up", "--match-workers", "1", "--notify-workers", "1", "--report-workers", "1",
               "--test-workers", "0")
         up = True
         graph = candidate_graph(m, tmp)
