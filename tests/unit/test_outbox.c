@@ -21,6 +21,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <jansson.h>
+#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +164,40 @@ static void test_codec(void **state)
     minga_outbox_clear(&r);
     assert_int_equal(minga_outbox_state_parse("sent"), MINGA_OUTBOX_SENT);
     assert_int_equal(minga_outbox_state_parse("bogus"), -1);
+}
+
+/* schemas/records/outbox.json names the stored map's keys, in the order the codec writes them */
+static void test_schema_file(void **state)
+{
+    (void)state;
+    json_error_t jerr;
+    json_t *js = json_load_file(MINGA_SOURCE_DIR "/schemas/records/outbox.json", 0, &jerr);
+    if (!js)
+        fail_msg("outbox.json: line %d: %s", jerr.line, jerr.text);
+    assert_int_equal(json_integer_value(json_object_get(js, "version")), MINGA_OUTBOX_VERSION);
+    assert_int_equal(json_integer_value(json_object_get(js, "key_bytes")), MINGA_OUTBOX_KEY);
+    minga_outbox_t r = {.kind = MINGA_OUTBOX_AGENDA, .version = 1};
+    snprintf(r.event, sizeof r.event, "e");
+    snprintf(r.party, sizeof r.party, "p");
+    uint8_t *buf;
+    size_t len, off = 0;
+    assert_int_equal(minga_outbox_encode(&r, &buf, &len), 0);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, (const char *)buf, len, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    json_t *fields = json_object_get(js, "fields");
+    assert_int_equal(json_array_size(fields), up.data.via.map.size);
+    for (size_t i = 0; i < json_array_size(fields); i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+        const msgpack_object *k = &up.data.via.map.ptr[i].key;
+        if (strlen(name) != k->via.str.size || memcmp(name, k->via.str.ptr, k->via.str.size))
+            fail_msg("field %zu: schema '%s', codec '%.*s'", i, name, (int)k->via.str.size,
+                     k->via.str.ptr);
+    }
+    msgpack_unpacked_destroy(&up);
+    free(buf);
+    json_decref(js);
 }
 
 /* ---- rendering ---- */
@@ -353,6 +389,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec),
+        cmocka_unit_test(test_schema_file),
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_dry_run),
         cmocka_unit_test(test_relay_away_then_versions),
