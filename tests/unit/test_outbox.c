@@ -14,6 +14,8 @@
 #include "minga/meeting.h"
 #include "minga/notify.h"
 #include "minga/outbox.h"
+#include "minga/proto.h"
+#include "minga/smtp.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -198,6 +200,39 @@ static void test_schema_file(void **state)
     msgpack_unpacked_destroy(&up);
     free(buf);
     json_decref(js);
+}
+
+/* The relay's rate limit holds across senders that share the rate file, and a refused
+ * connection is a temporary outcome. */
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    minga_smtp_config_t cfg;
+    char err[256], rate[128];
+    assert_int_equal(minga_smtp_config_load(&cfg, NULL, err, sizeof err), 0);
+    free(cfg.host);
+    cfg.host = strdup("127.0.0.1");
+    cfg.port = 1;
+    cfg.rate = 20; /* one message every 50 ms */
+    snprintf(rate, sizeof rate, "%s/rate", s_dir);
+    minga_smtp_t *a, *b;
+    assert_int_equal(minga_smtp_new(&a, &cfg), 0);
+    assert_int_equal(minga_smtp_new(&b, &cfg), 0);
+    minga_smtp_set_rate_file(a, rate);
+    minga_smtp_set_rate_file(b, rate);
+    uint64_t t0 = minga_now_ms();
+    minga_smtp_result_t res;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(minga_smtp_send(i % 2 ? a : b, "x@y.ec", "x\r\n", 3, &res), 0);
+        assert_int_equal(res.outcome, MINGA_SMTP_TEMPORARY);
+    }
+    uint64_t dt = minga_now_ms() - t0;
+    if (dt < 240)
+        fail_msg("6 sends at 20/s through two senders took %llu ms, want >= 250",
+                 (unsigned long long)dt);
+    minga_smtp_destroy(&a);
+    minga_smtp_destroy(&b);
+    minga_smtp_config_free(&cfg);
 }
 
 /* ---- rendering ---- */
@@ -388,11 +423,9 @@ static void test_relay_away_then_versions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_codec),
-        cmocka_unit_test(test_schema_file),
-        cmocka_unit_test(test_render),
-        cmocka_unit_test(test_dry_run),
-        cmocka_unit_test(test_relay_away_then_versions),
+        cmocka_unit_test(test_codec),      cmocka_unit_test(test_schema_file),
+        cmocka_unit_test(test_rate_limit), cmocka_unit_test(test_render),
+        cmocka_unit_test(test_dry_run),    cmocka_unit_test(test_relay_away_then_versions),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
