@@ -188,7 +188,7 @@ static void s_event(minga_store_t *store)
     char *dac1[] = {"14030"}, *comp1[] = {"d"};
     minga_offer_t o = {.id = "O1",
                        .cooperante = "GIZ",
-                       .title = "Agua segura para todos",
+                       .title = "Agua segura en cada hogar",
                        .competencies = {comp1, 1},
                        .dac = {dac1, 1},
                        .modality = "asistencia_tecnica",
