@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S_KEY_LEN (MINGA_KEY_ID * 2 + 2)
 #define S_XKEY_LEN (S_KEY_LEN + 1)
@@ -1080,6 +1081,14 @@ static int s_extras(s_merge_t *m)
 
 /* ---- the write of a shard ---- */
 
+/* This thread's CPU time in microseconds. */
+static uint64_t s_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 typedef struct {
     const minga_match_shard_t *job;
     minga_store_t *store;
@@ -1142,7 +1151,7 @@ static int s_drop_staging(MDB_txn *txn, MDB_dbi dbi, const uint8_t *ev, uint64_t
 static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, s_place_t place, const MDB_val *others,
                    size_t nothers)
 {
-    uint64_t t0 = minga_now_ms();
+    uint64_t t0 = minga_now_ms(), c0 = s_cpu_us();
     s_merge_t m = {.job = c->job, .txn = txn, .dbi = dbi, .place = place};
     minga_key_id(m.ev, c->job->event);
     msgpack_sbuffer_init(&m.w.o.sb);
@@ -1189,6 +1198,7 @@ static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, s_place_t place, co
     c->result->merge_puts = m.w.puts;
     c->result->merge_dels = m.w.dels;
     c->result->merge_ms = minga_now_ms() - t0;
+    c->result->merge_cpu_ms = (s_cpu_us() - c0) / 1000;
     for (size_t i = 0; i < m.nst; i++)
         s_stage_free(&m.st[i]);
     free(m.st);
@@ -1205,7 +1215,7 @@ static int s_commit(MDB_txn *txn, void *arg)
     minga_match_shard_result_t *r = c->result;
     r->merged = r->already = false;
     r->merge_puts = r->merge_dels = 0;
-    r->merge_ms = 0;
+    r->merge_ms = r->merge_cpu_ms = 0;
     MDB_dbi dbi = minga_store_dbi(c->store, MINGA_DB_CANDIDATE);
     uint8_t key[S_KEY_LEN];
     s_key_event(key, c->job->event);

@@ -67,13 +67,13 @@ declare -A wall cpu mem phases
 # phase_lines: the workers' log lines of scored shards, all of them so far
 phase_lines() {
     cat "$S20"/log/minga-match-worker-*.log 2>/dev/null |
-        grep -o 'read [0-9]* ms, score [0-9]* ms, pack [0-9]* ms, store [0-9]* ms, merge [0-9]* ms' || true
+        grep -o 'read [0-9]* ms, score [0-9]* ms, pack [0-9]* ms, store [0-9]* ms, merge [0-9]* ms, cpu [0-9]* ms' || true
 }
 # the sums of a run's phases (lines as phase_lines prints them, on stdin)
 phase_json() {
-    sed 's/read \([0-9]*\) ms, score \([0-9]*\) ms, pack \([0-9]*\) ms, store \([0-9]*\) ms, merge \([0-9]*\) ms/\1 \2 \3 \4 \5/' |
-        awk '{r += $1; s += $2; p += $3; t += $4; if ($5 > m) m = $5}
-             END {printf "{\"read_ms_total\": %d, \"score_ms_total\": %d, \"pack_ms_total\": %d, \"store_ms_total\": %d, \"merge_ms\": %d}", r, s, p, t, m}'
+    sed 's/read \([0-9]*\) ms, score \([0-9]*\) ms, pack \([0-9]*\) ms, store \([0-9]*\) ms, merge \([0-9]*\) ms, cpu \([0-9]*\) ms/\1 \2 \3 \4 \5 \6/' |
+        awk '{r += $1; s += $2; p += $3; t += $4; if ($5 > m) m = $5; if ($6 > c) c = $6}
+             END {printf "{\"read_ms_total\": %d, \"score_ms_total\": %d, \"pack_ms_total\": %d, \"store_ms_total\": %d, \"merge_ms\": %d, \"merge_cpu_ms\": %d}", r, s, p, t, m, c}'
 }
 ref=""
 for w in 1 2; do

@@ -192,14 +192,16 @@ static int s_score(minga_task_t *task, void *arg)
     if (rc == 0) {
         s_result(task, &job, &res);
         minga_info("match.score %s shard %u/%u: %zu demands, %zu kept%s (read %llu ms, score %llu "
-                   "ms, pack %llu ms, store %llu ms, merge %llu ms: %zu written, %zu deleted)",
+                   "ms, pack %llu ms, store %llu ms, merge %llu ms, cpu %llu ms: %zu written, %zu "
+                   "deleted)",
                    job.event, job.shard + 1, job.shards, res.demands, res.pairs_kept,
                    res.merged    ? ", run merged"
                    : res.already ? ", run already merged"
                                  : "",
                    (unsigned long long)res.read_ms, (unsigned long long)res.score_ms,
                    (unsigned long long)res.pack_ms, (unsigned long long)res.store_ms,
-                   (unsigned long long)res.merge_ms, res.merge_puts, res.merge_dels);
+                   (unsigned long long)res.merge_ms, (unsigned long long)res.merge_cpu_ms,
+                   res.merge_puts, res.merge_dels);
     } else if (rc == MINGA_ENOTFOUND || rc == MINGA_EINVAL) {
         minga_task_fail(task, false, rc == MINGA_ENOTFOUND ? "not_found" : "bad_body", "%s", err);
     } else if (rc == MINGA_EMAPFULL) {

@@ -67,6 +67,7 @@ typedef struct {
     uint64_t pack_ms;              /* the reasons, and comparing with the candidates in place */
     uint64_t store_ms;             /* the write (waiting for the lock, and the merge included) */
     uint64_t merge_ms;             /* when merged: the merge */
+    uint64_t merge_cpu_ms;         /* when merged: the merge's CPU time (this thread's) */
     size_t merge_puts, merge_dels; /* when merged: candidates written and deleted */
 } minga_match_shard_result_t;
 
