@@ -18,6 +18,7 @@
 #include "minga/error.h"
 #include "minga/log.h"
 #include "minga/mail.h"
+#include "minga/meeting.h"
 #include "minga/outbox.h"
 #include "minga/proto.h"
 
@@ -474,6 +475,22 @@ int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
     int rc = s_check_job(job, err, errcap);
     if (rc)
         return rc;
+    minga_meeting_summary_t sched;
+    rc = minga_meeting_summary(store, NULL, job->event, &sched);
+    if (rc == MINGA_ENOTFOUND) {
+        minga_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        bool exists = minga_event_load(store, NULL, job->event, &ev) == 0;
+        minga_record_clear(&minga_rtype_event, &ev);
+        snprintf(err, errcap,
+                 exists ? "notify: event %s has no timetable yet (minga rueda schedule %s)"
+                        : "notify: event %s does not exist",
+                 job->event, job->event);
+        return exists ? MINGA_ESTATE : MINGA_ENOTFOUND;
+    } else if (rc) {
+        snprintf(err, errcap, "notify: timetable of %s: %s", job->event, minga_strerror(rc));
+        return rc;
+    }
     s_parties_t ps = {NULL, 0, job, 0, 0};
     rc = minga_agenda_parties(store, job->event, s_party_cb, &ps);
     if (rc) {

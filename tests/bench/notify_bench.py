@@ -34,12 +34,7 @@ def loadavg():
 
 
 def scheduled_env():
-    env = Env()
-    env.m("up", "--match-workers", "1", "--notify-workers", "0", "--report-workers", "0",
-          "--test-workers", "0", check_rc=True)
-    env.m("rueda", "score", EVENT, check_rc=True)
-    env.m("rueda", "schedule", EVENT, check_rc=True)
-    return env
+    return Env()  # loaded, scored and scheduled (notify_lib)
 
 
 def run_minga(workers):

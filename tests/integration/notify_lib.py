@@ -1,7 +1,7 @@
 """notify_lib.py: shared by the test_notify_*.py integration tests (imported, not a test).
 
 Each test gets its own short store (mktemp -d /tmp/minga-XXXXXX) loaded with the demo data
-set, a real SMTP server on loopback (smtp_server.py, aiosmtpd) and a configuration naming it;
+set, scored and scheduled through a local broker and match worker, a real SMTP server on loopback (smtp_server.py, aiosmtpd) and a configuration naming it;
 `minga down` and the server's stop always run at exit. Messages the server took are parsed
 with Python's email package (policy.default).
 """
@@ -35,7 +35,8 @@ def check(cond, msg):
 
 
 class Env:
-    def __init__(self, scale=None, server_args=(), smtp_extra="", broker_extra=""):
+    def __init__(self, scale=None, server_args=(), smtp_extra="", broker_extra="",
+                 schedule=True):
         if not BIN:
             fail("MINGA_BIN must name the bin directory of the build")
         os.environ["PATH"] = BIN + os.pathsep + os.environ["PATH"]
@@ -59,6 +60,12 @@ class Env:
                     args += ["--event", EVENT]
                 self.m(*args, check_rc=True)
         self.start_server()
+        if schedule:
+            # notify refuses an event without a timetable: score and schedule it first
+            self.m("up", "--match-workers", "1", "--notify-workers", "0", "--report-workers",
+                   "0", "--test-workers", "0", check_rc=True)
+            self.m("rueda", "score", EVENT, check_rc=True, timeout=300)
+            self.m("rueda", "schedule", EVENT, check_rc=True, timeout=300)
 
     # ---- processes ----
 

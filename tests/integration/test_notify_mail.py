@@ -92,10 +92,7 @@ def check_message(msg, party, email_addr, mine):
 
 def main():
     env = Env()
-    env.m("up", "--match-workers", "1", "--notify-workers", "1", "--report-workers", "0",
-          "--test-workers", "0", check_rc=True)
-    env.m("rueda", "score", EVENT, check_rc=True)
-    env.m("rueda", "schedule", EVENT, check_rc=True)
+    env.up(notify=1)
     parties = {p["party"]: p.get("email") for p in env.participants() if p.get("email")}
     by = meetings(env)
     rc, out, err = env.m("notify", EVENT)

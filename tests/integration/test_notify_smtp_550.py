@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The Jornada's agendas against a loopback SMTP server (aiosmtpd) that answers 550 for one
 address: that participant's message ends failed with the server's reason (tried once), every
-other participant's is sent, the command still succeeds, and a second run sends nothing."""
+other participant's is sent, the command still succeeds, and a second run sends nothing.
+Before the event has a timetable, minga notify refuses (exit 1) and sends nothing."""
 import os
 import sys
 import time
@@ -17,8 +18,13 @@ def parties_of(env):
 
 
 def reject_one():
-    probe = Env(smtp_extra=SMTP)
+    # an event never scheduled: nobody is told "no meetings" before there is a timetable
+    probe = Env(smtp_extra=SMTP, schedule=False)
     parties = parties_of(probe)
+    probe.up(notify=1)
+    rc, out, err = probe.m("notify", EVENT)
+    check(rc == 1 and "no timetable" in err, "notify before a schedule: %d %r" % (rc, err))
+    check(probe.count() == 0 and probe.outbox() == [], "something was sent before a schedule")
     probe.cleanup()
     counts = {}
     for e in parties.values():

@@ -12,7 +12,8 @@
  * Without a relay (no smtp/host in --config, no --smtp-host) and without dry_run, the worker
  * dry-runs into STORE/mail/EVENT/ and says so in its result.
  * Result: {event, parties, sent, unchanged, failed, pending, versions, written, dry_run}.
- * Failures: a wrong body or an unknown event ends the job at once (bad_body, not_found); a
+ * Failures: a wrong body, an unknown event or one never scheduled ends the job at once
+ * (bad_body, not_found, not_scheduled); a
  * relay that stays away is retried by the broker (smtp_unavailable), and the retry resumes
  * with the messages left pending; a full store ends it (store_full).
  *
@@ -158,6 +159,8 @@ static void s_fail(minga_task_t *task, int rc, const char *err)
         minga_task_fail(task, false, "not_found", "%s", err);
     else if (rc == MINGA_EINVAL)
         minga_task_fail(task, false, "bad_body", "%s", err);
+    else if (rc == MINGA_ESTATE)
+        minga_task_fail(task, false, "not_scheduled", "%s", err);
     else if (rc == MINGA_EMAPFULL)
         minga_task_fail(task, false, "store_full", "the store is full: %s", err);
     else
