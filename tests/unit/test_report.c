@@ -5,7 +5,8 @@
  * outside the lists) — and the reports of a small hand-made event in a temporary store:
  * every file is written and recorded, the meetings CSV holds the meetings in key order with
  * Spanish headers and decimal commas, a participant with no meeting gets an agenda, the gap
- * CSV lists the one demand with no candidate, and the figures agree with the meetings.
+ * CSV lists the one demand with no candidate, the figures agree with the meetings, and the
+ * stored report records have the fields of schemas/records/report.json.
  */
 #include "minga/error.h"
 #include "minga/match_store.h"
@@ -20,6 +21,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +281,48 @@ static int s_recorded(const minga_report_record_t *r, void *arg)
     return 0;
 }
 
+/* schemas/records/report.json names the keys of every stored report value, in order. */
+static void s_check_schema(minga_store_t *store)
+{
+    json_error_t jerr;
+    json_t *js = json_load_file(MINGA_SOURCE_DIR "/schemas/records/report.json", 0, &jerr);
+    if (!js)
+        fail_msg("report.json: line %d: %s", jerr.line, jerr.text);
+    json_t *fields = json_object_get(js, "fields");
+    assert_true(json_is_array(fields));
+    assert_string_equal(json_string_value(json_object_get(js, "database")), "report");
+    assert_int_equal(json_integer_value(json_object_get(js, "version")), MINGA_REPORT_VERSION);
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    assert_int_equal(minga_store_read_begin(store, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, minga_store_dbi(store, MINGA_DB_REPORT), &cur), 0);
+    MDB_val k, v;
+    size_t seen = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), seen++) {
+        assert_int_equal(k.mv_size, json_integer_value(json_object_get(js, "key_bytes")));
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        assert_int_equal(msgpack_unpack_next(&up, v.mv_data, v.mv_size, NULL),
+                         MSGPACK_UNPACK_SUCCESS);
+        assert_int_equal(up.data.type, MSGPACK_OBJECT_MAP);
+        assert_int_equal(up.data.via.map.size, json_array_size(fields));
+        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+            const msgpack_object *key = &up.data.via.map.ptr[i].key;
+            const char *want =
+                json_string_value(json_object_get(json_array_get(fields, i), "name"));
+            assert_int_equal(key->type, MSGPACK_OBJECT_STR);
+            assert_int_equal(key->via.str.size, strlen(want));
+            assert_memory_equal(key->via.str.ptr, want, key->via.str.size);
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    assert_int_equal(seen, 7);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    json_decref(js);
+}
+
 static void test_event_reports(void **state)
 {
     (void)state;
@@ -364,6 +408,7 @@ static void test_event_reports(void **state)
     size_t recorded = 0;
     assert_int_equal(minga_report_records_each(store, "feria", s_recorded, &recorded), 0);
     assert_int_equal(recorded, 7);
+    s_check_schema(store);
     minga_report_data_t d;
     assert_int_equal(minga_report_data_load(&d, store, "feria", err, sizeof err), 0);
     minga_report_figures_t f;
