@@ -308,7 +308,14 @@ static int s_on_cand(const minga_match_candidate_t *c, void *arg)
         if (rc)
             return rc;
         coop = (int32_t)(b->ncoops - 1);
-        qsort(b->coop_names, b->ncoops, sizeof *b->coop_names, s_cmp_name);
+        /* keep the names sorted: move the new last one to its place */
+        s_name_t x = b->coop_names[b->ncoops - 1];
+        size_t at = b->ncoops - 1;
+        while (at > 0 && strcmp(b->coop_names[at - 1].id, x.id) > 0)
+            at--;
+        memmove(b->coop_names + at + 1, b->coop_names + at,
+                (b->ncoops - 1 - at) * sizeof *b->coop_names);
+        b->coop_names[at] = x;
     }
     int rc = s_grow((void **)&b->cands, &b->cands_cap, b->ncands, sizeof *b->cands);
     if (rc)
