@@ -39,6 +39,7 @@ cleanup() {
 trap cleanup EXIT
 E=jornada-2026
 now() { date +%s.%N; }
+cpu_of() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 mem_of() { awk '/^(VmHWM|RssAnon|RssFile):/ {sub(":", "", $1); printf "\"%s_kb\": %s, ", $1, $2}' "/proc/$1/status" | sed 's/, $//'; }
 
 # prepare STORE: scored and scheduled with two match workers
@@ -59,11 +60,15 @@ measure() {
     local l0; l0=$(cat "$log" 2>/dev/null | wc -l)
     MINGA_REPORT_THREADS=$threads minga --store "$s" up --match-workers 0 --report-workers 1 --notify-workers 0 --test-workers 0 >/dev/null
     local pid; pid=$(cat "$s/run/minga-report-worker-1.pid")
+    local cpu=999
     for _ in $(seq "$n"); do
+        c0=$(cpu_of "$pid")
         t0=$(now)
         minga --store "$s" report $E >"$s/paths" 2>/dev/null
         t=$(echo "$(now) - $t0" | bc -l)
+        c=$(echo "$(cpu_of "$pid") - $c0" | bc -l)
         if [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+        if [ "$(echo "$c < $cpu" | bc -l)" = 1 ]; then cpu=$c; fi
     done
     local mem; mem=$(mem_of "$pid")
     local split
@@ -75,8 +80,8 @@ measure() {
     local grid_pages; grid_pages=$(pdfinfo "$dir/grilla.pdf" | awk '/^Pages:/ {print $2}')
     local meetings; meetings=$(($(minga --store "$s" export meetings --event $E | wc -l) - 1))
     minga --store "$s" down >/dev/null 2>&1
-    printf '{"event": "%s", "meetings": %d, "report_wall_s": %.3f, %s, "grid_pages": %d, "bytes": %d, "schedule_s": %.2f, "memory": {%s}}' \
-        "$name" "$meetings" "$best" "$split" "$grid_pages" "$bytes" "$(cat "$s/schedule_s")" "$mem"
+    printf '{"event": "%s", "meetings": %d, "report_wall_s": %.3f, "worker_cpu_s": %.2f, %s, "grid_pages": %d, "bytes": %d, "schedule_s": %.2f, "memory": {%s}}' \
+        "$name" "$meetings" "$best" "$cpu" "$split" "$grid_pages" "$bytes" "$(cat "$s/schedule_s")" "$mem"
 }
 
 minga --store "$S1" demo >/dev/null 2>&1
@@ -116,8 +121,8 @@ rows = []
 for k in ("jornada", "jornada_one_thread", "scaled"):
     e = r[k]
     m = e["memory"]
-    rows.append("| %s | %d | %d | %d | %.2f | %d | %d | %d | %d (%.1f ms each) | %d (%d p.) | %.1f | %.0f |" % (
-        e["event"], e["meetings"], e["agendas"], e["threads"], e["report_wall_s"], e["read_ms"], e["csv_ms"],
+    rows.append("| %s | %d | %d | %d | %.2f | %.2f | %d | %d | %d | %d (%.1f ms each) | %d (%d p.) | %.1f | %.0f |" % (
+        e["event"], e["meetings"], e["agendas"], e["threads"], e["report_wall_s"], e["worker_cpu_s"], e["read_ms"], e["csv_ms"],
         e["html_ms"], e["agendas_ms"], e["agendas_ms"] / max(e["agendas"], 1), e["grid_ms"],
         e["grid_pages"], e["bytes"] / 1e6, m.get("VmHWM_kb", 0) / 1024.0))
 j = r["jornada_one_thread"]
@@ -136,15 +141,16 @@ event; the LMDB map counts in RssFile).
   (load average after the run: %(load_average_after)s), so times are upper bounds
 - command: `%(command)s`
 
-| event | meetings | agendas | threads | report wall (s) | read (ms) | CSV (ms) | HTML (ms) | PDF agendas (ms) | grid (ms, pages) | files (MB) | worker VmHWM (MiB) |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| event | meetings | agendas | threads | report wall (s) | worker CPU (s) | read (ms) | CSV (ms) | HTML (ms) | PDF agendas (ms) | grid (ms, pages) | files (MB) | worker VmHWM (MiB) |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 """ % r + "\n".join(rows) + """
 
-Target: all PDF agendas of the Jornada in under 10 s on one worker — **%s** (%.1f s with the
-worker's agenda threads limited to one, `MINGA_REPORT_THREADS=1`; the default uses up to 4, one
-per processor).
+Target: all PDF agendas of the Jornada in under 10 s on one worker — **%s** by the wall
+clock (%.1f s with the worker's agenda threads limited to one, `MINGA_REPORT_THREADS=1`; the
+default uses up to 4, one per processor). The worker's CPU time for the whole report on one
+thread, %.1f s, is what the agendas cost on a core of their own, whatever the load.
 
 Raw figures: [report.json](report.json).
-""" % (ok, j["agendas_ms"] / 1000.0))
+""" % (ok, j["agendas_ms"] / 1000.0, j["worker_cpu_s"]))
 PY
 cat "$out/report.md"
