@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* A tally of codes: counts per entry of a code list. */
 typedef struct {
@@ -267,12 +269,42 @@ static int s_load(minga_store_t *store, const char *dir)
     return 0;
 }
 
-/* Runs the rueda's steps on the loaded event through a local broker and workers (`minga up`),
- * then stops them unless keep. Each step is the operator's own command. */
+/* Runs the command argv with its standard output discarded (its errors still show). */
+static int s_run_quiet(minga_cli_t *cli, int argc, char **argv)
+{
+    fflush(stdout);
+    int saved = dup(1), null = open("/dev/null", O_WRONLY);
+    if (saved >= 0 && null >= 0)
+        dup2(null, 1);
+    int rc = minga_cli_run(cli, argc, argv);
+    fflush(stdout);
+    if (saved >= 0 && null >= 0)
+        dup2(saved, 1);
+    if (saved >= 0)
+        close(saved);
+    if (null >= 0)
+        close(null);
+    return rc;
+}
+
+/* Runs the rueda's steps on the loaded event through a local broker and workers (`minga up`,
+ * `minga rueda run`: candidates, then the timetable), then stops them unless keep. Each step
+ * is the operator's own command; the output ends with the schedule summary. */
 static int s_rueda(minga_cli_t *cli, const char *store, bool keep)
 {
     if (!minga_cli_has("up") || !minga_cli_has("rueda"))
         return MINGA_EXIT_OK;
+    const char *m = cli->argv0;
+    printf("\nLos resultados quedarán en el almacén %s:\n"
+           "  candidatos:  %s --store %s export candidates --event %s --out candidatos.csv\n"
+           "               %s --store %s candidates --event %s --gad 0101\n"
+           "  reuniones:   %s --store %s export meetings --event %s --out reuniones.csv\n"
+           "  agendas:     %s --store %s agenda --event %s --party 0101\n"
+           "  registros:   %s/demo-data/*.csv\n",
+           store, m, store, MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, m, store,
+           MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, store);
+    if (keep)
+        printf("  el broker y los trabajadores seguirán en marcha: %s --store %s down\n", m, store);
     printf("\nRueda de negocios del evento %s, con un broker y trabajadores locales:\n",
            MINGA_DEMO_EVENT);
     fflush(stdout);
@@ -284,22 +316,11 @@ static int s_rueda(minga_cli_t *cli, const char *store, bool keep)
         rc = minga_cli_run(cli, 3, run);
     fflush(stdout);
     if (!keep)
-        minga_cli_run(cli, 1, down);
+        s_run_quiet(cli, 1, down);
     if (rc != MINGA_EXIT_OK) {
         fprintf(stderr, "minga demo: the rueda did not finish; the logs are in %s/log/\n", store);
         return MINGA_EXIT_FAIL;
     }
-    const char *m = cli->argv0;
-    printf("\nResultados en el almacén %s:\n"
-           "  candidatos:  %s --store %s export candidates --event %s --out candidatos.csv\n"
-           "               %s --store %s candidates --event %s --gad 0101\n"
-           "  reuniones:   %s --store %s export meetings --event %s --out reuniones.csv\n"
-           "  agendas:     %s --store %s agenda --event %s --party 0101\n"
-           "  registros:   %s/demo-data/*.csv\n",
-           store, m, store, MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, m, store,
-           MINGA_DEMO_EVENT, m, store, MINGA_DEMO_EVENT, store);
-    if (keep)
-        printf("  el broker y los trabajadores siguen en marcha: %s --store %s down\n", m, store);
     return MINGA_EXIT_OK;
 }
 
