@@ -17,6 +17,9 @@ grep -q "^Cronograma de la rueda $E (revisión 1):" "$STORE/demo.out" ||
 grep -q "GAD con su mínimo: " "$STORE/demo.out" || fail "demo: no GADs at minimum line"
 grep -q "Reuniones: " "$STORE/demo.out" || fail "demo: no meetings line"
 grep -q "etapa 2/2 cronograma" "$STORE/demo.err" || fail "demo: no schedule stage progress"
+# the main command ends with the schedule summary
+tail -1 "$STORE/demo.out" | grep -q "^Véalo con: minga export meetings --event $E" ||
+    fail "demo does not end with the schedule summary: $(tail -3 "$STORE/demo.out")"
 
 d=$STORE/x
 mkdir -p "$d"
