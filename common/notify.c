@@ -386,7 +386,7 @@ static int s_deliver(s_batch_t *b, minga_smtp_t *smtp, s_msg_t *m, minga_notify_
                    m->version, out.reply);
     } else {
         snprintf(res->last_error, sizeof res->last_error, "%s", out.reply);
-        return MINGA_ETIMEOUT;
+        return out.outcome == MINGA_SMTP_RELAY ? MINGA_EREJECTED : MINGA_ETIMEOUT;
     }
     return 0;
 }
@@ -541,11 +541,14 @@ int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
         if (progress && rc == 0)
             progress(done, ps.n, text, arg);
     }
-    if (rc == MINGA_ETIMEOUT) {
+    if (rc == MINGA_ETIMEOUT || rc == MINGA_EREJECTED) {
         /* count what stays pending: the rest of the run */
         res->pending = ps.n - res->sent - res->unchanged - res->failed;
-        snprintf(err, errcap, "notify %s: the relay %s:%u is not accepting mail: %s", job->event,
-                 job->smtp->host, (unsigned)job->smtp->port, res->last_error);
+        snprintf(err, errcap, "notify %s: the relay %s:%u %s: %s", job->event, job->smtp->host,
+                 (unsigned)job->smtp->port,
+                 rc == MINGA_ETIMEOUT ? "is not accepting mail"
+                                      : "refused the session (check the smtp settings)",
+                 res->last_error);
     } else if (rc && !err[0]) {
         snprintf(err, errcap, "notify %s: %s", job->event, minga_strerror(rc));
     }

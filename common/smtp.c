@@ -8,11 +8,11 @@
  *
  *   libcurl result                         outcome
  *   CURLE_OK                               sent
- *   any, first error reply 5xx             permanent
- *   any, first error reply 4xx             temporary
  *   CURLE_LOGIN_DENIED, CURLE_URL_MALFORMAT,
  *   CURLE_USE_SSL_FAILED (STARTTLS required
- *   and refused)                           permanent
+ *   and not offered)                       relay (the session, not the message)
+ *   any other, first error reply 5xx       permanent
+ *   any other, first error reply 4xx       temporary
  *   anything else (refused, reset, time-out) temporary
  */
 #include "minga/smtp.h"
@@ -256,11 +256,9 @@ static void s_classify(minga_smtp_t *self, CURLcode cc, const char *errbuf,
     snprintf(res->reply, sizeof res->reply, "%s%s%s", errbuf[0] ? errbuf : curl_easy_strerror(cc),
              said[0] ? "; el servidor dijo: " : "", said);
     bool reply_seen = self->bad_code >= 400;
-    if (reply_seen && self->bad_code >= 500)
-        res->outcome = MINGA_SMTP_PERMANENT;
-    else if (reply_seen)
-        res->outcome = MINGA_SMTP_TEMPORARY;
-    else if (cc == CURLE_LOGIN_DENIED || cc == CURLE_URL_MALFORMAT || cc == CURLE_USE_SSL_FAILED)
+    if (cc == CURLE_LOGIN_DENIED || cc == CURLE_URL_MALFORMAT || cc == CURLE_USE_SSL_FAILED)
+        res->outcome = MINGA_SMTP_RELAY;
+    else if (reply_seen && self->bad_code >= 500)
         res->outcome = MINGA_SMTP_PERMANENT;
     else
         res->outcome = MINGA_SMTP_TEMPORARY;

@@ -13,7 +13,8 @@
  * dry-runs into STORE/mail/EVENT/ and says so in its result.
  * Result: {event, parties, sent, unchanged, failed, pending, versions, written, dry_run}.
  * Failures: a wrong body, an unknown event or one never scheduled ends the job at once
- * (bad_body, not_found, not_scheduled); a
+ * (bad_body, not_found, not_scheduled), and so does a relay that refuses the session (login,
+ * STARTTLS: smtp_refused; the messages stay pending for the next run); a
  * relay that stays away is retried by the broker (smtp_unavailable), and the retry resumes
  * with the messages left pending; a full store ends it (store_full).
  *
@@ -159,6 +160,8 @@ static void s_fail(minga_task_t *task, int rc, const char *err)
         minga_task_fail(task, false, "not_found", "%s", err);
     else if (rc == MINGA_EINVAL)
         minga_task_fail(task, false, "bad_body", "%s", err);
+    else if (rc == MINGA_EREJECTED)
+        minga_task_fail(task, false, "smtp_refused", "%s", err);
     else if (rc == MINGA_ESTATE)
         minga_task_fail(task, false, "not_scheduled", "%s", err);
     else if (rc == MINGA_EMAPFULL)

@@ -59,10 +59,11 @@ typedef void(minga_notify_progress_fn)(uint64_t done, uint64_t total, const char
 
 /* Runs job against store. Returns 0 when every message of the job reached an end (sent,
  * failed, unchanged or written); MINGA_ETIMEOUT when the relay stayed away and messages are
- * left pending (res->last_error says why: retry later); MINGA_ENOTFOUND for an event or a
- * party that does not exist; MINGA_ESTATE for an event never scheduled (nobody is told "no
- * meetings" before there is a timetable); MINGA_EINVAL for a bad job; or a store / I/O code.
- * err names what and where. */
+ * left pending (res->last_error says why: retry later); MINGA_EREJECTED when the relay refused
+ * the session (login, STARTTLS): messages are left pending until the settings are fixed;
+ * MINGA_ENOTFOUND for an event or a party that does not exist; MINGA_ESTATE for an event never
+ * scheduled (nobody is told "no meetings" before there is a timetable); MINGA_EINVAL for a bad job;
+ * or a store / I/O code. err names what and where. */
 int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
                      minga_notify_progress_fn *progress, void *arg, minga_notify_result_t *res,
                      char *err, size_t errcap);

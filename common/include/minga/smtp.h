@@ -18,10 +18,11 @@
  *         backoff_ms = 500              # first wait between tries, doubled each time
  *
  * A minga_smtp_t keeps one libcurl handle, so that consecutive messages reuse the connection.
- * Each send ends in one of three outcomes: sent (the server's final 250 after DATA, whose text
+ * Each send ends in one of four outcomes: sent (the server's final 250 after DATA, whose text
  * is kept as the reply), temporary (4xx, connection refused or lost, time-out: the fate of a
  * message is unknown when the connection broke after DATA — the caller sends it again with the
- * same Message-ID) or permanent (5xx, a recipient refused, a login denied).
+ * same Message-ID), permanent (5xx: this message or recipient refused) or relay (the session
+ * itself refused: a login denied, STARTTLS required and not offered).
  *
  * The rate limit is per relay and shared by every process on the host that names the same
  * rate file (minga_smtp_set_rate_file): the next free sending time is kept in that file under
@@ -66,7 +67,10 @@ int minga_smtp_config_check(const minga_smtp_config_t *cfg, char *err, size_t er
 typedef enum {
     MINGA_SMTP_SENT,      /* accepted: reply holds the server's answer to DATA */
     MINGA_SMTP_TEMPORARY, /* try again later (4xx, no connection, lost connection) */
-    MINGA_SMTP_PERMANENT, /* refused for good (5xx) */
+    MINGA_SMTP_PERMANENT, /* this message refused for good (5xx) */
+    MINGA_SMTP_RELAY,     /* the session refused: login denied, STARTTLS required and not
+                             offered, a malformed relay address; no message can pass until
+                             the configuration changes */
 } minga_smtp_outcome_t;
 
 typedef struct {
