@@ -549,6 +549,10 @@ typedef struct {
     uint32_t oleft;
     const uint8_t *gid, *gent;
     uint8_t gidn, gm, gat;
+    /* when the stages' ranges are ordered (s_order_stages): this one's place among those with
+     * lists, and how many lists the stages before it have */
+    uint32_t rank;
+    size_t before;
 } s_stage_t;
 
 /* A bounded reader over untrusted bytes. */
@@ -780,6 +784,8 @@ typedef struct {
     size_t candidates;
     uint64_t demands;
     s_place_t place; /* the summary in place */
+    bool ordered;    /* the stages' demand ranges are disjoint: rank and before are set */
+    size_t lists;    /* lists of all stages */
     uint64_t xh[2];  /* the hash of the new extras */
 } s_merge_t;
 
@@ -793,9 +799,46 @@ static void s_group_entry(const s_stage_t *st, uint32_t j, int32_t *score, uint3
     *bin = minga_key_get_u32(e + 8);
 }
 
+/* Orders the stages with lists by their first demand and, when their ranges do not overlap
+ * (as `minga rueda score` cuts them), sets m->ordered, each one's rank and before: demand order
+ * across stages is then stage order. */
+static int s_order_stages(s_merge_t *m)
+{
+    size_t *ord = malloc((m->nst + 1) * sizeof *ord), nord = 0;
+    if (!ord)
+        return MINGA_ENOMEM;
+    for (size_t i = 0; i < m->nst; i++) {
+        if (!m->st[i].nd)
+            continue;
+        size_t j = nord++;
+        for (; j > 0; j--) {
+            const s_list_t *x = &m->st[ord[j - 1]].lists[0], *y = &m->st[i].lists[0];
+            if (s_id_cmp(x->id, x->idn, y->id, y->idn) < 0)
+                break;
+            ord[j] = ord[j - 1];
+        }
+        ord[j] = i;
+    }
+    m->ordered = true;
+    m->lists = 0;
+    for (size_t j = 0; j < nord; j++) {
+        s_stage_t *st = &m->st[ord[j]];
+        if (j > 0) {
+            const s_stage_t *pr = &m->st[ord[j - 1]];
+            const s_list_t *x = &pr->lists[pr->nd - 1], *y = &st->lists[0];
+            m->ordered &= s_id_cmp(x->id, x->idn, y->id, y->idn) < 0;
+        }
+        st->rank = (uint32_t)j;
+        st->before = m->lists;
+        m->lists += st->nd;
+    }
+    free(ord);
+    return 0;
+}
+
 /* Whether stage a's current entry is better for the offer than stage b's (score, then demand
- * id). */
-static bool s_better(const s_stage_t *a, const s_stage_t *b)
+ * id: stage order when ordered). */
+static bool s_better(const s_stage_t *a, const s_stage_t *b, bool ordered)
 {
     int32_t sa, sb;
     uint32_t la, lb, ba, bb;
@@ -803,6 +846,8 @@ static bool s_better(const s_stage_t *a, const s_stage_t *b)
     s_group_entry(b, b->gat, &sb, &lb, &bb);
     if (sa != sb)
         return sa > sb;
+    if (ordered)
+        return a->rank < b->rank;
     return s_id_cmp(a->lists[la].id, a->lists[la].idn, b->lists[lb].id, b->lists[lb].idn) < 0;
 }
 
@@ -849,7 +894,7 @@ static int s_offer_tops(s_merge_t *m)
         for (uint32_t taken = 0; taken < k && rc == 0; taken++) {
             s_stage_t *best = NULL;
             for (size_t i = 0; i < nin; i++)
-                if (in[i]->gat < in[i]->gm && (!best || s_better(in[i], best)))
+                if (in[i]->gat < in[i]->gm && (!best || s_better(in[i], best, m->ordered)))
                     best = in[i];
             if (!best)
                 break;
@@ -956,55 +1001,29 @@ static int s_own(s_merge_t *m, uint64_t in_place)
     return rc;
 }
 
-/* Orders m->x by demand (stage order, then list index, once the stages are ordered by their
- * first demand: their ranges are disjoint), then score descending, then offer id: one bucket
- * per list. Stages whose ranges overlap make it sort the whole array instead. */
+/* Orders m->x by demand (stage order, then list index, when the stages are ordered), then
+ * score descending, then offer id: one bucket per list, each sorted by insertion (they are
+ * short). Stages whose ranges overlap make it sort the whole array instead. */
 static int s_sort_extras(s_merge_t *m)
 {
-    size_t *ord = malloc((m->nst + 1) * sizeof *ord), *base = calloc(m->nst + 1, sizeof *base);
-    size_t nord = 0, lists = 0;
-    bool disjoint = ord && base;
-    for (size_t i = 0; disjoint && i < m->nst; i++) {
-        if (!m->st[i].nd)
-            continue;
-        size_t j = nord++;
-        for (; j > 0; j--) {
-            const s_list_t *x = &m->st[ord[j - 1]].lists[0], *y = &m->st[i].lists[0];
-            if (s_id_cmp(x->id, x->idn, y->id, y->idn) < 0)
-                break;
-            ord[j] = ord[j - 1];
-        }
-        ord[j] = i;
-    }
-    for (size_t j = 0; disjoint && j < nord; j++) {
-        const s_stage_t *st = &m->st[ord[j]];
-        if (j > 0) {
-            const s_stage_t *pr = &m->st[ord[j - 1]];
-            const s_list_t *x = &pr->lists[pr->nd - 1], *y = &st->lists[0];
-            disjoint = s_id_cmp(x->id, x->idn, y->id, y->idn) < 0;
-        }
-        base[ord[j]] = lists;
-        lists += st->nd;
-    }
-    size_t *at = disjoint ? calloc(lists + 2, sizeof *at) : NULL;
-    s_extra_t *out = at ? malloc((m->nx + 1) * sizeof *out) : NULL;
-    if (!out) {
-        free(at);
-        free(ord);
-        free(base);
-        if (disjoint)
-            return MINGA_ENOMEM;
+    if (!m->ordered) {
         qsort(m->x, m->nx, sizeof *m->x, s_cmp_extra);
         return 0;
     }
+    size_t *at = calloc(m->lists + 2, sizeof *at);
+    s_extra_t *out = at ? malloc((m->nx + 1) * sizeof *out) : NULL;
+    if (!out) {
+        free(at);
+        return MINGA_ENOMEM;
+    }
     for (size_t i = 0; i < m->nx; i++)
-        at[base[m->x[i].st - m->st] + m->x[i].list + 1]++;
-    for (size_t i = 1; i <= lists; i++)
+        at[m->x[i].st->before + m->x[i].list + 1]++;
+    for (size_t i = 1; i <= m->lists; i++)
         at[i] += at[i - 1];
     for (size_t i = 0; i < m->nx; i++)
-        out[at[base[m->x[i].st - m->st] + m->x[i].list]++] = m->x[i];
-    /* at[b] is now where bucket b ends and b + 1 begins; each is sorted by insertion */
-    for (size_t b = 0, from = 0; b < lists; from = at[b++])
+        out[at[m->x[i].st->before + m->x[i].list]++] = m->x[i];
+    /* at[b] is now where bucket b ends and b + 1 begins */
+    for (size_t b = 0, from = 0; b < m->lists; from = at[b++])
         for (size_t i = from + 1; i < at[b]; i++) {
             s_extra_t e = out[i];
             size_t j = i;
@@ -1016,8 +1035,6 @@ static int s_sort_extras(s_merge_t *m)
     m->x = out;
     m->capx = m->nx + 1;
     free(at);
-    free(ord);
-    free(base);
     return 0;
 }
 
@@ -1169,6 +1186,8 @@ static int s_merge(s_commit_t *c, MDB_txn *txn, MDB_dbi dbi, s_place_t place, co
     if (rc == MINGA_EFORMAT)
         snprintf(c->err, c->errcap, "a stored shard result of run %llu cannot be read",
                  (unsigned long long)c->job->gen);
+    if (rc == 0)
+        rc = s_order_stages(&m);
     if (rc == 0)
         rc = s_own(&m, place.gen);
     if (rc == 0)
