@@ -57,7 +57,7 @@ static int s_meeting(minga_cli_t *cli, int argc, char **argv)
             return minga_cli_usage("meeting", "unexpected argument '%s'", argv[i]);
         }
     }
-    unsigned slot, table;
+    unsigned slot = 0, table = 0; /* set by s_number() when it returns 0 */
     if (!event || !minga_id_valid(event))
         return minga_cli_usage("meeting", "give --event E with a valid event id");
     int u = s_number("--slot", slot_s, &slot);
