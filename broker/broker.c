@@ -207,6 +207,7 @@ void bk_to_heap(broker_t *self, uint32_t idx)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
     bk_type_t *t = &self->types[j->type];
+    bk_metrics_on_ready(self, idx);
     if (bx_heap_push(j->due <= self->now ? &t->ready : &t->delayed, &self->jobs, idx) != 0)
         minga_error("job %" PRIu64 ": out of memory queueing it", j->id);
 }
@@ -267,6 +268,7 @@ void bk_end(broker_t *self, uint32_t idx, minga_job_state_t st)
     bx_job_t *j = BX_JOB(&self->jobs, idx);
     s_heap_out(self, idx);
     bk_set_state(self, j, st);
+    bk_metrics_on_end(self, idx, st);
     if (st == MINGA_JOB_DONE)
         self->totals.done++;
     else if (st == MINGA_JOB_DEAD)
@@ -423,6 +425,7 @@ static uint64_t s_backoff(broker_t *self, uint32_t attempts)
 static void s_lease(broker_t *self, uint32_t idx, bk_worker_t *w)
 {
     bx_job_t *j = BX_JOB(&self->jobs, idx);
+    bk_metrics_on_lease(self, idx, 0);
     s_heap_out(self, idx);
     bk_set_state(self, j, MINGA_JOB_LEASED);
     if (j->attempts < UINT16_MAX)
@@ -959,6 +962,7 @@ static void s_admit(broker_t *self, const minga_job_t *job, uint32_t lease_slot)
         j->attempts = (uint16_t)job->attempts;
         j->worker = lease_slot;
         j->due = self->now + j->lease_ms;
+        bk_metrics_on_lease(self, idx, job->created_at ? job->created_at : self->now);
         if (bx_heap_push(&self->leases, &self->jobs, idx) != 0)
             minga_error("job %" PRIu64 ": out of memory leasing it", job->id);
         self->totals.leased++;
@@ -1011,6 +1015,7 @@ static void s_after_enqueues(broker_t *self)
             if (!enq->created[i])
                 continue;
             self->totals.enqueued++;
+            bk_metrics_on_enqueue(self, enq->jobs[i].type);
             minga_job_t *job = &enq->jobs[i];
             if (job->state == MINGA_JOB_LEASED) { /* its two changes: queued, then leased */
                 minga_job_t q = *job;
@@ -1238,6 +1243,7 @@ static void s_commit(broker_t *self)
         return;
     }
     s_write_arg_t arg = {self, true, 0, self->patches.n};
+    uint64_t t0 = bk_metrics_clock();
     int rc = minga_store_write(self->store, s_write, &arg);
     if (rc != 0 && self->enqs.n > 0) {
         s_enqueues_refuse(self, rc);
@@ -1258,6 +1264,7 @@ static void s_commit(broker_t *self)
         return;
     }
     self->commit_retry_at = 0;
+    bk_metrics_on_commit(self, t0);
     s_read_subscriptions(self); /* who wants the events that follow */
     size_t nended = self->ended.n, committed = self->patches.n;
     s_after_enqueues(self); /* may add changes, for the next commit */
@@ -1528,6 +1535,14 @@ static zsock_t *s_bind(int type, const char *ep, uint64_t max_body)
     return s;
 }
 
+/* Starts the metrics server (metrics.h) on addr; its address goes to STORE/run/metrics. */
+static int s_metrics_start(broker_t *self, const char *addr)
+{
+    char run[PATH_MAX];
+    snprintf(run, sizeof run, "%s/run", minga_store_realpath(self->store));
+    return bk_metrics_new(&self->metrics, addr, run);
+}
+
 int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *cfg,
                const char *clients_ep, const char *workers_ep, const char *events_ep)
 {
@@ -1538,6 +1553,7 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
         return rc;
     self->cfg = *cfg;
     self->cfg.job_types = self->cfg.clients = self->cfg.workers = self->cfg.events = NULL;
+    self->cfg.metrics = NULL;
     self->store = store;
     self->now = self->started_at = minga_now_ms();
     self->last_purge = self->now;
@@ -1558,6 +1574,8 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
         goto fail;
     srandom((unsigned)(self->now ^ (uint64_t)getpid()));
     bk_check_space(self, true);
+    if ((rc = s_metrics_start(self, cfg->metrics)) != 0)
+        goto fail;
     if ((rc = s_recover(self)) != 0) {
         minga_error("recovery failed: %s", minga_strerror(rc));
         goto fail;
@@ -1618,6 +1636,7 @@ void broker_destroy(broker_t **self_p)
     zsock_destroy(&self->clients);
     zsock_destroy(&self->workers);
     zsock_destroy(&self->events);
+    bk_metrics_destroy(&self->metrics);
     minga_pbuf_clear(&self->out);
     free(self);
     *self_p = NULL;
@@ -1660,6 +1679,7 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
         /* jobs this commit admitted go to idle workers now, not at the next wake-up */
         if (s_dispatch(self))
             s_commit(self);
+        bk_metrics_tick(self);
     }
     self->now = minga_now_ms();
     s_commit(self);
@@ -1696,6 +1716,8 @@ const minga_cfg_t broker_config_table[] = {
     S_CFG_S(clients, "clients", "client endpoint (default ipc://STORE/run/clients)"),
     S_CFG_S(workers, "workers", "worker endpoint (default ipc://STORE/run/workers)"),
     S_CFG_S(events, "events", "events endpoint (default ipc://STORE/run/events)"),
+    S_CFG_S(metrics, "metrics",
+            "Prometheus metrics address host:port, port 0 a free one, or off (default " BK_METRICS_DEFAULT ")"),
 };
 const size_t broker_config_count = sizeof broker_config_table / sizeof broker_config_table[0];
 
@@ -1714,5 +1736,6 @@ int broker_config_defaults(broker_config_t *c)
     c->result_retention_s = 604800;
     c->batch_max = 1024;
     c->job_types = strdup("match.score match.schedule notify.agenda report.event test.echo");
-    return c->job_types ? 0 : MINGA_ENOMEM;
+    c->metrics = strdup(BK_METRICS_DEFAULT);
+    return c->job_types && c->metrics ? 0 : MINGA_ENOMEM;
 }

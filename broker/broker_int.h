@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "index.h"
 #include "jobdb.h"
+#include "metrics.h"
 
 #include "minga/error.h"
 #include "minga/proto.h"
@@ -132,6 +133,7 @@ struct broker_t {
     unsigned bad_messages;
     bk_worker_t *current; /* the sender of the worker message being handled */
     minga_pbuf_t out;
+    bk_metrics_t *metrics; /* metrics.h: counted by the loop, served by its own thread */
 };
 
 typedef BK_VEC(uint64_t) bk_ids_t;
