@@ -72,8 +72,8 @@ phase_lines() {
 # the sums of a run's phases (lines as phase_lines prints them, on stdin)
 phase_json() {
     sed 's/read \([0-9]*\) ms, score \([0-9]*\) ms, pack \([0-9]*\) ms, store \([0-9]*\) ms, merge \([0-9]*\) ms, cpu \([0-9]*\) ms/\1 \2 \3 \4 \5 \6/' |
-        awk '{r += $1; s += $2; p += $3; t += $4; if ($5 > m) m = $5; if ($6 > c) c = $6}
-             END {printf "{\"read_ms_total\": %d, \"score_ms_total\": %d, \"pack_ms_total\": %d, \"store_ms_total\": %d, \"merge_ms\": %d, \"merge_cpu_ms\": %d}", r, s, p, t, m, c}'
+        awk '{r += $1; s += $2; p += $3; t += $4; if ($4 > x) x = $4; if ($5 > m) m = $5; if ($6 > c) c = $6}
+             END {printf "{\"read_ms_total\": %d, \"score_ms_total\": %d, \"pack_ms_total\": %d, \"store_ms_total\": %d, \"store_ms_max\": %d, \"merge_ms\": %d, \"merge_cpu_ms\": %d}", r, s, p, t, x, m, c}'
 }
 ref=""
 for w in 1 2; do
