@@ -46,13 +46,26 @@ int minga_report_file_close(FILE *out, const char *path, int ok)
     return rc;
 }
 
-/* Writes the fields, ';' between them, and a newline. */
+/* Writes the fields, ';' between them, and a newline. A field that a spreadsheet would take
+ * for a formula (it begins with =, +, -, @, a tab or a carriage return: a name or a title
+ * typed that way) gets a leading apostrophe, which Excel and LibreOffice show as text. */
 static void s_row(FILE *out, const char *const *fields, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        const char *f = fields[i] ? fields[i] : "";
         if (i)
             fputc(';', out);
-        minga_csv_put_field(out, fields[i] ? fields[i] : "");
+        if (*f && strchr("=+-@\t\r", *f)) {
+            char *quoted = malloc(strlen(f) + 2);
+            if (quoted) {
+                quoted[0] = '\'';
+                strcpy(quoted + 1, f);
+                minga_csv_put_field(out, quoted);
+                free(quoted);
+                continue;
+            }
+        }
+        minga_csv_put_field(out, f);
     }
     fputc('\n', out);
 }
