@@ -97,7 +97,13 @@ def lap(what, t=[time.time()]):
 
 def main():
     t0 = time.time()
-    m("demo")
+    data = os.path.join(STORE, "data")
+    m("init")
+    m("demo-data", "--out", data)
+    for k in ("gads", "cooperantes", "offers", "demands", "events"):
+        m("import", k, os.path.join(data, k + ".csv"))
+    for k in ("participants", "preferences"):
+        m("import", k, os.path.join(data, k + ".csv"), "--event", E)
     # a GAD that did not register comes late, with no room for a meeting (max 0): it must
     # still get an agenda that says it has none
     cantons = rows(m("codes", "cantons", "--format", "csv").stdout)[1:]
@@ -111,9 +117,10 @@ def main():
     with open(lone_file, "w", encoding="utf-8") as f:
         f.write("\ufeff" + ";".join(head) + "\n" + ";".join(extra[h] for h in head) + "\n")
     m("import", "participants", lone_file, "--event", E)
-    m("up", "--match-workers", "1", "--report-workers", "1", "--notify-workers", "0",
+    m("up", "--match-workers", "2", "--report-workers", "1", "--notify-workers", "0",
       "--test-workers", "0")
-    m("rueda", "schedule", E)  # `minga demo` scored the rueda already
+    m("rueda", "score", E)
+    m("rueda", "schedule", E)
     lap("prepared")
 
     # errors first: usage, a missing event
