@@ -295,6 +295,24 @@ def main():
     if "%d reunion" % len(theirs) not in text or "GAD de " + names[theirs[0][4]] not in text:
         fail("agenda of %s: counterparts missing" % coop)
 
+    # the busiest cooperante: an agenda of several pages, the table's header on each, every
+    # meeting's time present, "Página N de M" right
+    per_coop = {}
+    for x in ex_meet[1:]:
+        per_coop.setdefault(x[5], []).append(x)
+    busy = max(per_coop, key=lambda c: (len(per_coop[c]), c))
+    bpdf = os.path.join(agendas_dir, busy + ".pdf")
+    pages = pdf_pages(bpdf)
+    text = subprocess.run(["pdftotext", "-layout", bpdf, "-"], capture_output=True, text=True,
+                          check=True).stdout
+    if pages < 2 or text.count("Tema y motivos") != pages or \
+            "Página %d de %d" % (pages, pages) not in text:
+        fail("agenda of %s (%d meetings): %d pages, header %d times" %
+             (busy, len(per_coop[busy]), pages, text.count("Tema y motivos")))
+    for x in per_coop[busy]:
+        if "%s–%s" % (x[1][11:16], x[2][11:16]) not in text:
+            fail("agenda of %s: slot %s missing" % (busy, x[0]))
+
     grid = os.path.join(d, "grilla.pdf")
     tables = max(int(x[3]) for x in ex_meet[1:])
     slots = max(int(x[0]) for x in ex_meet[1:])
