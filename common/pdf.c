@@ -41,8 +41,9 @@ static int s_doc_open(s_doc_t *doc, const char *path, double w, double h, const 
     memset(doc, 0, sizeof *doc);
     doc->w = w;
     doc->h = h;
-    if (snprintf(doc->tmp, sizeof doc->tmp, "%s.tmp", path) >= (int)sizeof doc->tmp)
-        return -ENAMETOOLONG;
+    int rc = minga_report_tmp_path(path, doc->tmp, sizeof doc->tmp);
+    if (rc)
+        return rc;
     doc->surface = cairo_pdf_surface_create(doc->tmp, w, h);
     if (cairo_surface_status(doc->surface) != CAIRO_STATUS_SUCCESS) {
         int e = errno ? errno : EIO;

@@ -21,11 +21,18 @@
 
 #define S_BOM "\xEF\xBB\xBF"
 
+int minga_report_tmp_path(const char *path, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s.tmp-%ld-%ld", path, (long)getpid(), (long)gettid());
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
 int minga_report_file_open(const char *path, FILE **out)
 {
     char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
+    int rc = minga_report_tmp_path(path, tmp, sizeof tmp);
+    if (rc)
+        return rc;
     *out = fopen(tmp, "w");
     return *out ? 0 : -errno;
 }
@@ -33,7 +40,7 @@ int minga_report_file_open(const char *path, FILE **out)
 int minga_report_file_close(FILE *out, const char *path, int ok)
 {
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    minga_report_tmp_path(path, tmp, sizeof tmp);
     int rc = ok;
     if (fflush(out) != 0 || ferror(out))
         rc = rc ? rc : -(errno ? errno : EIO);

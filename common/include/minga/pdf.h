@@ -11,7 +11,7 @@
  *    tables by one day's slots (or 24 of them), each cell with the GAD and the cooperante,
  *    names cut with "…" to stay in their cell at 7 pt.
  *
- * The files are written whole to PATH.tmp and renamed (report_data.h).
+ * The files are written whole under a temporary name and renamed (report_data.h).
  */
 #ifndef MINGA_PDF_H
 #define MINGA_PDF_H

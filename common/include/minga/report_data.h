@@ -133,11 +133,15 @@ void minga_report_figures_clear(minga_report_figures_t *f);
 
 /* ---- writing a file whole ---- */
 
-/* Opens PATH.tmp for writing into *out. Returns 0 or -errno. */
+/* The temporary name of path for the calling thread, "PATH.tmp-PID-TID" (two jobs writing the
+ * same event's reports at once never share one), into buf. Returns 0 or -ENAMETOOLONG. */
+int minga_report_tmp_path(const char *path, char *buf, size_t cap);
+
+/* Opens the temporary name of path for writing into *out. Returns 0 or -errno. */
 int minga_report_file_open(const char *path, FILE **out);
 
-/* Closes out and, when ok is 0 and every write succeeded, renames PATH.tmp to path; else
- * removes PATH.tmp. Returns ok when it is not 0, else 0 or -errno. */
+/* Closes out and, when ok is 0 and every write succeeded, renames the temporary file to path;
+ * else removes it. Returns ok when it is not 0, else 0 or -errno. */
 int minga_report_file_close(FILE *out, const char *path, int ok);
 
 /* ---- the writers (files written whole to path; -errno or a negative code on failure) ---- */
