@@ -238,7 +238,9 @@ def pct(x):
 
 
 def write_results(res, args, started, load_before, load_after):
-    flat = {"date": started, "machine": machine(), "command": args.command,
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "?"
+    flat = {"date": started, "machine": machine(), "command": args.command, "commit": commit,
             "load_before": load_before, "load_after": load_after,
             "time_limit_s": args.time_limit}
     for r in res:
@@ -268,7 +270,7 @@ def write_results(res, args, started, load_before, load_after):
           "- date: %s" % started,
           "- machine: %s; shared with other sessions (load average before %s, after %s)"
           % (machine(), load_before, load_after),
-          "- command: `%s`" % args.command,
+          "- command: `%s` (tree at commit %s, build RelWithDebInfo)" % (args.command, commit),
           "- data: `minga demo-data --scale S` (seed 2026), event %s, scored by `minga rueda "
           "score` through the broker; the match worker is restarted before `minga rueda schedule "
           "%s --detach` + `minga wait` (%d times, each replacing the schedule; the median time is "
