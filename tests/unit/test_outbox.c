@@ -42,13 +42,35 @@ typedef struct {
     size_t ngad, ncoop;
 } s_pick_t;
 
-static int s_pick(const minga_agenda_party_t *p, void *arg)
+/* Picks GADs and cooperantes with an e-mail among the event's participants, read from the
+ * store (before any timetable exists). */
+static int s_pick(s_pick_t *k)
 {
-    s_pick_t *k = arg;
-    if (strcmp(p->kind, "gad") == 0 && k->ngad < S_MEETINGS && p->email)
-        snprintf(s_gads[k->ngad++], sizeof s_gads[0], "%s", p->party);
-    else if (strcmp(p->kind, "cooperante") == 0 && k->ncoop < S_MEETINGS && p->email)
-        snprintf(s_coops[k->ncoop++], sizeof s_coops[0], "%s", p->party);
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (minga_store_read_begin(s_store, &txn) != 0)
+        return -1;
+    if (mdb_cursor_open(txn, minga_store_dbi(s_store, MINGA_DB_PARTICIPANT), &cur) != 0) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    MDB_val key, val;
+    for (int c = mdb_cursor_get(cur, &key, &val, MDB_FIRST); c == 0;
+         c = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        minga_participant_t p;
+        memset(&p, 0, sizeof p);
+        char err[128];
+        if (minga_record_decode(&minga_rtype_participant, val.mv_data, val.mv_size, &p, err,
+                                sizeof err) != 0)
+            continue;
+        if (p.email && strcmp(p.kind, "gad") == 0 && k->ngad < S_MEETINGS)
+            snprintf(s_gads[k->ngad++], sizeof s_gads[0], "%s", p.party);
+        else if (p.email && strcmp(p.kind, "cooperante") == 0 && k->ncoop < S_MEETINGS)
+            snprintf(s_coops[k->ncoop++], sizeof s_coops[0], "%s", p.party);
+        minga_record_clear(&minga_rtype_participant, &p);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
     return 0;
 }
 
@@ -78,8 +100,7 @@ static int s_setup(void **state)
     }
     rmdir(data);
     s_pick_t k = {0, 0};
-    if (minga_agenda_parties(s_store, S_EVENT, s_pick, &k) != 0 || k.ngad < S_MEETINGS ||
-        k.ncoop < 4)
+    if (s_pick(&k) != 0 || k.ngad < S_MEETINGS || k.ncoop < 4)
         return -1;
     /* each GAD meets a cooperante; cooperante j meets the GADs j, j+4, j+8... */
     minga_meeting_t m[S_MEETINGS];
