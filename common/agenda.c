@@ -387,7 +387,8 @@ int minga_agenda_parties(minga_store_t *store, const char *event, minga_agenda_p
     cs.history = true;
     if ((rc = minga_meeting_history_each(store, c.txn, event, s_count, &cs)) != 0)
         goto done;
-    qsort(cs.v, cs.n, sizeof *cs.v, s_cmp_count);
+    if (cs.n)
+        qsort(cs.v, cs.n, sizeof *cs.v, s_cmp_count);
     uint8_t prefix[2 * MINGA_KEY_ID];
     memset(prefix, 0, sizeof prefix);
     minga_key_id(prefix, event);
@@ -404,7 +405,7 @@ int minga_agenda_parties(minga_store_t *store, const char *event, minga_agenda_p
             break;
         s_count_t key, *cnt;
         snprintf(key.id, sizeof key.id, "%s", p.party);
-        cnt = bsearch(&key, cs.v, cs.n, sizeof *cs.v, s_cmp_count);
+        cnt = cs.n ? bsearch(&key, cs.v, cs.n, sizeof *cs.v, s_cmp_count) : NULL;
         if (cnt)
             cnt->listed = true;
         if ((rc = s_emit(&c, p.party, &p, cnt, fn, arg)) != 0)

@@ -148,7 +148,8 @@ static int32_t s_coop_find(const s_build_t *b, const char *id)
 {
     s_name_t key;
     snprintf(key.id, sizeof key.id, "%s", id);
-    const s_name_t *n = bsearch(&key, b->coop_names, b->ncoops, sizeof key, s_cmp_name);
+    const s_name_t *n =
+        b->ncoops ? bsearch(&key, b->coop_names, b->ncoops, sizeof key, s_cmp_name) : NULL;
     return n ? (int32_t)n->idx : -1;
 }
 
@@ -241,7 +242,7 @@ static int s_read_participants(s_build_t *b, MDB_txn *txn)
         rc = 0;
     minga_record_clear(&minga_rtype_participant, &p);
     mdb_cursor_close(cur);
-    if (rc == 0)
+    if (rc == 0 && b->ncoops)
         qsort(b->coop_names, b->ncoops, sizeof *b->coop_names, s_cmp_name);
     return rc;
 }
@@ -370,7 +371,8 @@ static bool s_cancelled_pair(const s_build_t *b, const char *gad, const char *co
 /* One pair per (GAD, cooperante): the best candidate, "no" pairs left out. */
 static int s_make_pairs(s_build_t *b)
 {
-    qsort(b->cands, b->ncands, sizeof *b->cands, s_cmp_cand);
+    if (b->ncands)
+        qsort(b->cands, b->ncands, sizeof *b->cands, s_cmp_cand);
     b->coop_id = calloc(b->ncoops ? b->ncoops : 1, sizeof *b->coop_id);
     if (!b->coop_id)
         return MINGA_ENOMEM;

@@ -16,10 +16,10 @@ grep -q "^Cronograma de la rueda $E (revisión 1):" "$STORE/demo.out" ||
     fail "demo: no schedule summary: $(tail -20 "$STORE/demo.out")"
 grep -q "GAD con su mínimo: " "$STORE/demo.out" || fail "demo: no GADs at minimum line"
 grep -q "Reuniones: " "$STORE/demo.out" || fail "demo: no meetings line"
-grep -q "etapa 2/2 cronograma" "$STORE/demo.err" || fail "demo: no schedule stage progress"
-# the main command ends with the schedule summary
-tail -1 "$STORE/demo.out" | grep -q "^Véalo con: minga export meetings --event $E" ||
-    fail "demo does not end with the schedule summary: $(tail -3 "$STORE/demo.out")"
+grep -q "etapa 2/[0-9]* cronograma" "$STORE/demo.err" || fail "demo: no schedule stage progress"
+# the schedule summary closes the rueda's output (later stages, notify and report, follow it)
+grep -q "^Véalo con: minga export meetings --event $E" "$STORE/demo.out" ||
+    fail "demo: no pointer to the meetings: $(tail -3 "$STORE/demo.out")"
 
 d=$STORE/x
 mkdir -p "$d"
@@ -102,8 +102,8 @@ set -e
 
 # run --detach: 8 score shards and the schedule, which waits for them
 m rueda run "$E" --detach >"$d/ids" || fail "run --detach"
-expect_eq "jobs" "$(wc -l <"$d/ids")" 9
-sched=$(tail -1 "$d/ids")
+[ "$(wc -l <"$d/ids")" -ge 9 ] || fail "run --detach: $(wc -l <"$d/ids") jobs"
+sched=$(sed -n 9p "$d/ids")
 expect_eq "schedule job type" "$(jfield "$sched" .type)" "match.schedule"
 expect_eq "schedule parents" "$(jfield "$sched" '.parents | length')" 8
 expect_eq "schedule job" "$(m wait "$sched")" "$sched done"

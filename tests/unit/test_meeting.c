@@ -354,6 +354,45 @@ static void test_agenda(void **state)
     free(l.m);
 }
 
+static int s_count_party(const minga_agenda_party_t *p, void *arg)
+{
+    (void)p;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+/* An event with no participant, candidate nor meeting: an empty timetable, no crash. */
+static void test_empty_event(void **state)
+{
+    (void)state;
+    static const char csv[] =
+        "id;nombre;fecha_inicio;fecha_fin;zona_horaria;hora_inicio;hora_fin;minutos_por_turno;"
+        "mesas;máx_reuniones\nvacio;Evento vacío;2026-12-01;2026-12-01;America/Guayaquil;"
+        "09:00;12:00;30;10;5\n";
+    minga_import_opts_t opts = {0};
+    minga_import_report_t rep;
+    assert_int_equal(minga_import_buffer(s_store, &minga_rtype_event, "vacio.csv", csv,
+                                         sizeof csv - 1, &opts, &rep),
+                     0);
+    minga_import_report_clear(&rep);
+    size_t n = 0;
+    assert_int_equal(minga_agenda_parties(s_store, "vacio", s_count_party, &n), 0);
+    assert_int_equal(n, 0);
+    char err[256];
+    minga_schedule_opts_t so = {false, MINGA_SCHED_FLOW};
+    minga_schedule_report_t r;
+    assert_int_equal(minga_schedule_run(s_store, "vacio", &so, NULL, NULL, &r, err, sizeof err), 0);
+    assert_int_equal(r.summary.meetings, 0);
+    assert_int_equal(r.slots, 6);
+    minga_schedule_report_clear(&r);
+    so.reschedule = true;
+    assert_int_equal(minga_schedule_run(s_store, "vacio", &so, NULL, NULL, &r, err, sizeof err), 0);
+    minga_schedule_report_clear(&r);
+    assert_int_equal(minga_schedule_run(s_store, "nope", &so, NULL, NULL, &r, err, sizeof err),
+                     MINGA_ENOTFOUND);
+    assert_non_null(strstr(err, "nope"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_reschedule_keeps_everything),
         cmocka_unit_test(test_greedy_below_flow),
         cmocka_unit_test(test_agenda),
+        cmocka_unit_test(test_empty_event),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
