@@ -109,7 +109,21 @@ typedef struct {
     uint64_t now;
     char *err;
     size_t errcap;
+    /* progress per message: the batch's first position in the run, and the run's size */
+    size_t at, total;
+    minga_notify_progress_fn *progress;
+    void *arg;
 } s_batch_t;
+
+static void s_progress(s_batch_t *b, size_t done, const minga_notify_result_t *res)
+{
+    if (!b->progress)
+        return;
+    char text[128];
+    snprintf(text, sizeof text, "%zu enviados, %zu sin cambios, %zu fallidos%s", res->sent,
+             res->unchanged, res->failed, b->job->dry_run ? " (simulación)" : "");
+    b->progress(b->at + done, b->total, text, b->arg);
+}
 
 /* Renders m's agenda over latest (NULL: none) as version, into a whole message. */
 static int s_render_message(s_batch_t *b, s_msg_t *m, const minga_outbox_t *latest,
@@ -448,7 +462,8 @@ static int s_run_batch(s_batch_t *b, minga_smtp_t *smtp, minga_notify_result_t *
         if ((rc = minga_store_read_begin(b->store, &txn)) != 0)
             return rc;
         for (size_t i = 0; i < b->n && rc == 0; i++)
-            rc = s_dry_one(b, txn, &b->msgs[i], res);
+            if ((rc = s_dry_one(b, txn, &b->msgs[i], res)) == 0)
+                s_progress(b, i + 1, res);
         mdb_txn_abort(txn);
         return rc;
     }
@@ -461,9 +476,12 @@ static int s_run_batch(s_batch_t *b, minga_smtp_t *smtp, minga_notify_result_t *
         if (!m->send && !m->failed_now)
             res->unchanged++;
     }
-    for (size_t i = 0; i < b->n && rc == 0; i++)
+    for (size_t i = 0; i < b->n && rc == 0; i++) {
         if (b->msgs[i].send)
             rc = s_deliver(b, smtp, &b->msgs[i], res);
+        if (rc == 0)
+            s_progress(b, i + 1, res);
+    }
     return rc;
 }
 
@@ -517,7 +535,6 @@ int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
     if (!msgs)
         rc = MINGA_ENOMEM;
     res->parties = ps.n;
-    char text[128];
     for (size_t at = 0; rc == 0 && at < ps.n; at += S_BATCH) {
         s_batch_t b = {store,
                        job,
@@ -525,7 +542,11 @@ int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
                        ps.n - at < S_BATCH ? ps.n - at : S_BATCH,
                        job->now_ms ? job->now_ms : minga_now_ms(),
                        err,
-                       errcap};
+                       errcap,
+                       at,
+                       ps.n,
+                       progress,
+                       arg};
         for (size_t i = 0; i < b.n; i++)
             msgs[i].party = ps.ids[at + i];
         rc = s_run_batch(&b, smtp, res);
@@ -535,11 +556,6 @@ int minga_notify_run(minga_store_t *store, const minga_notify_job_t *job,
                 minga_agenda_free(&msgs[i].agenda);
             msgs[i].loaded = false;
         }
-        size_t done = at + b.n;
-        snprintf(text, sizeof text, "%zu enviados, %zu sin cambios, %zu fallidos%s", res->sent,
-                 res->unchanged, res->failed, job->dry_run ? " (simulación)" : "");
-        if (progress && rc == 0)
-            progress(done, ps.n, text, arg);
     }
     if (rc == MINGA_ETIMEOUT || rc == MINGA_EREJECTED) {
         /* count what stays pending: the rest of the run */
