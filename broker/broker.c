@@ -1514,8 +1514,10 @@ static int s_recover(broker_t *self)
 
 /* Binds a socket. A ROUTER refuses frames over 4 x max_body outright (libzmq closes that
  * peer's connection, so a hostile frame never fills the broker's memory); messages between
- * max_body and that get a too_big reply. */
-static zsock_t *s_bind(int type, const char *ep, uint64_t max_body)
+ * max_body and that get a too_big reply. A tcp:// endpoint is a CurveZMQ server of ZAP domain
+ * when curve (may be NULL) is on. */
+static zsock_t *s_bind(int type, const char *ep, uint64_t max_body, const minga_curve_t *curve,
+                       const char *domain)
 {
     zsock_t *s = zsock_new(type);
     if (!s)
@@ -1528,6 +1530,14 @@ static zsock_t *s_bind(int type, const char *ep, uint64_t max_body)
         uint64_t limit = max_body * 4 > INT32_MAX ? INT32_MAX : max_body * 4;
         zsock_set_maxmsgsize(s, (int)limit);
     }
+    char err[1024];
+    if (curve && minga_curve_server_setup(s, ep, domain, curve, err, sizeof err) != 0) {
+        minga_error("%s", err);
+        zsock_destroy(&s);
+        return NULL;
+    }
+    if (strncmp(ep, "tcp://", 6) == 0 && !(curve && minga_curve_on(curve, ep)))
+        minga_warn("%s: CurveZMQ is off: anyone who reaches this port is let in", ep);
     if (zsock_bind(s, "%s", ep) < 0) {
         minga_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         zsock_destroy(&s);
@@ -1581,9 +1591,12 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
         goto fail;
     }
     rc = MINGA_EIO;
-    self->clients = s_bind(ZMQ_ROUTER, clients_ep, cfg->max_body);
-    self->workers = s_bind(ZMQ_ROUTER, workers_ep, cfg->max_body);
-    self->events = s_bind(ZMQ_XPUB, events_ep, cfg->max_body);
+    self->clients =
+        s_bind(ZMQ_ROUTER, clients_ep, cfg->max_body, cfg->curve, MINGA_CURVE_DOMAIN_CLIENTS);
+    self->workers =
+        s_bind(ZMQ_ROUTER, workers_ep, cfg->max_body, cfg->curve, MINGA_CURVE_DOMAIN_WORKERS);
+    self->events =
+        s_bind(ZMQ_XPUB, events_ep, cfg->max_body, cfg->curve, MINGA_CURVE_DOMAIN_CLIENTS);
     self->subs = zlistx_new();
     if (self->subs)
         zlistx_set_destructor(self->subs, s_free_item);

@@ -7,6 +7,7 @@
 #define MINGA_BROKER_H
 
 #include "minga/config.h"
+#include "minga/curve.h"
 #include "minga/store.h"
 
 #include <signal.h>
@@ -19,6 +20,7 @@ typedef struct {
     char *job_types;                  /* known job types, separated by spaces or commas */
     char *clients, *workers, *events; /* endpoints; NULL = ipc://STORE/run/NAME */
     char *metrics; /* Prometheus metrics: host:port (port 0: a free one), or "off" */
+    const minga_curve_t *curve;       /* CurveZMQ of the tcp:// endpoints (borrowed; NULL: off) */
 } broker_config_t;
 
 /* The settings: file keys broker/NAME, flags --NAME-WITH-DASHES. */
@@ -32,7 +34,9 @@ typedef struct broker_t broker_t;
 
 /* Creates the broker on an open store (borrowed; must outlive it): checks the configuration,
  * recovers every active job from the store, binds the three endpoints (each bound endpoint
- * string is given). On error *self_p is NULL and the cause has been logged. */
+ * string is given; a tcp:// one as a CurveZMQ server when cfg->curve says so: clients and
+ * events in the ZAP domain of clients, workers in that of workers — the ZAP handler itself,
+ * auth.h, is the caller's). On error *self_p is NULL and the cause has been logged. */
 int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *cfg,
                const char *clients_ep, const char *workers_ep, const char *events_ep);
 

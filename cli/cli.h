@@ -21,7 +21,21 @@ typedef struct {
     const char *config_file; /* --config FILE, or NULL */
     double timeout_s;        /* --timeout SECONDS (default 10) */
     const char *argv0;
+    /* the other global options as given ("--broker", "tcp://..."), for minga_cli_settings() */
+    const char *globals[32][2];
+    int nglobals;
 } minga_cli_t;
+
+/* True when name ("--broker") is a global option with a value beyond --store, --config and
+ * --timeout (client, CurveZMQ, store and log settings); *flag_only is set for a global option
+ * without a value (--no-curve). */
+bool minga_cli_is_global(const char *name, bool *flag_only);
+
+/* Reads the sections client, curve, store and log of --config, then the global options,
+ * which win; sets cli->store_dir (when no --store) and cli->timeout_s (when no --timeout) from
+ * them and the client defaults of client.h (endpoint, CurveZMQ). Returns 0, or
+ * MINGA_EXIT_USAGE after a message naming the file, line and key or the option. */
+int minga_cli_settings(minga_cli_t *cli, bool store_given, bool timeout_given);
 
 /* A command: argv[0] is the command's name; returns the exit status. */
 typedef int(minga_command_fn)(minga_cli_t *cli, int argc, char **argv);

@@ -48,6 +48,13 @@ static void s_print_main_help(void)
            "  --store DIR        directorio del almacén (por omisión $MINGA_STORE o ./minga-data)\n"
            "  --config ARCHIVO   archivo de configuración (formato ZPL)\n"
            "  --timeout SEG      espera máxima de una respuesta del broker (10 s)\n"
+           "  --broker EXTREMO   broker remoto (tcp://HOST:PUERTO) en vez del del almacén\n"
+           "  --broker-key ARCHIVO  certificado público del broker (CurveZMQ; alias\n"
+           "                     --server-key)\n"
+           "  --cert ARCHIVO     certificado propio (ARCHIVO.cert, con ARCHIVO.cert_secret)\n"
+           "  --curve on|off     CurveZMQ en extremos tcp:// (on); --no-curve = off\n"
+           "  --log-level NIVEL  debug, info, warn o error (info)\n"
+           "  --map-max BYTES    tamaño máximo del mapa del almacén (64 GiB)\n"
            "  -h, --help         esta ayuda; «minga ORDEN --help» describe cada orden\n"
            "  --version          versión de Minga\n\n"
            "Órdenes:\n");
@@ -100,41 +107,60 @@ int minga_cli_usage(const char *cmd, const char *fmt, ...)
 }
 
 /* Takes the global options out of argv wherever they stand; returns the new argc, or -1 after
- * a usage message. Everything after a lone "--" is left alone. */
-static int s_take_globals(minga_cli_t *cli, int argc, char **argv)
+ * a usage message. Everything after a lone "--" is left alone. --store, --config and --timeout
+ * are read here; the others are kept in cli->globals for minga_cli_settings(). */
+static int s_take_globals(minga_cli_t *cli, int argc, char **argv, bool *store, bool *timeout)
 {
     int out = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **target = NULL;
         const char *value = NULL;
+        char name[64];
+        bool flag_only = false;
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(a, "="), a);
         if (strcmp(a, "--") == 0) {
             while (i < argc)
                 argv[out++] = argv[i++];
             break;
         }
-        if (strcmp(a, "--store") == 0 || strcmp(a, "--config") == 0 ||
-            strcmp(a, "--timeout") == 0) {
-            if (i + 1 >= argc) {
-                minga_cli_usage(NULL, "%s needs a value", a);
-                return -1;
-            }
-            value = argv[++i];
-        } else if (strncmp(a, "--store=", 8) == 0 || strncmp(a, "--config=", 9) == 0 ||
-                   strncmp(a, "--timeout=", 10) == 0) {
-            value = strchr(a, '=') + 1;
-        } else {
+        bool basic = strcmp(name, "--store") == 0 || strcmp(name, "--config") == 0 ||
+                     strcmp(name, "--timeout") == 0;
+        if (!basic && !minga_cli_is_global(name, &flag_only)) {
             argv[out++] = argv[i];
             continue;
         }
-        if (strncmp(a, "--store", 7) == 0)
+        if (flag_only) {
+            value = NULL;
+        } else if (a[strlen(name)] == '=') {
+            value = a + strlen(name) + 1;
+        } else if (i + 1 >= argc) {
+            minga_cli_usage(NULL, "%s needs a value", a);
+            return -1;
+        } else {
+            value = argv[++i];
+        }
+        if (!basic) {
+            if (cli->nglobals >= 32) {
+                minga_cli_usage(NULL, "too many global options");
+                return -1;
+            }
+            static char names[32][64];
+            snprintf(names[cli->nglobals], sizeof names[0], "%s", name);
+            cli->globals[cli->nglobals][0] = names[cli->nglobals];
+            cli->globals[cli->nglobals++][1] = value;
+            continue;
+        }
+        if (strcmp(name, "--store") == 0) {
             target = &cli->store_dir;
-        else if (strncmp(a, "--config", 8) == 0)
+            *store = true;
+        } else if (strcmp(name, "--config") == 0)
             target = &cli->config_file;
         if (target) {
             *target = value;
         } else {
             char *end;
+            *timeout = true;
             cli->timeout_s = strtod(value, &end);
             if (*end || cli->timeout_s <= 0) {
                 minga_cli_usage(NULL, "--timeout takes a positive number of seconds, not '%s'",
@@ -151,9 +177,13 @@ int main(int argc, char **argv)
 {
     minga_log_set_program("minga");
     minga_cli_t cli = {.store_dir = NULL, .config_file = NULL, .timeout_s = 10.0, .argv0 = argv[0]};
-    argc = s_take_globals(&cli, argc, argv);
+    bool store_given = false, timeout_given = false;
+    argc = s_take_globals(&cli, argc, argv, &store_given, &timeout_given);
     if (argc < 0)
         return MINGA_EXIT_USAGE;
+    int settings = minga_cli_settings(&cli, store_given, timeout_given);
+    if (settings != 0)
+        return settings;
     if (!cli.store_dir)
         cli.store_dir = getenv("MINGA_STORE") && *getenv("MINGA_STORE") ? getenv("MINGA_STORE")
                                                                         : "./minga-data";

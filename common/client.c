@@ -12,6 +12,7 @@
 #include <czmq.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,41 @@ struct minga_client_t {
     char error[1024];
     minga_pbuf_t pb;
 };
+
+/* ---------------------------------------------------------------- settings */
+
+static const minga_cfg_t s_config_table[] = {
+    {"client/broker", "broker", MINGA_CFG_STR, offsetof(minga_client_config_t, broker), 0, 0,
+     "extremo de clientes del broker (por omisión ipc://ALMACÉN/run/clients)"},
+    {"client/timeout_s", "timeout", MINGA_CFG_UINT, offsetof(minga_client_config_t, timeout_s), 1,
+     86400, "espera máxima de una respuesta del broker, s (10)"},
+};
+
+const minga_cfg_t *minga_client_config_table(size_t *n)
+{
+    *n = sizeof s_config_table / sizeof s_config_table[0];
+    return s_config_table;
+}
+
+/* The process's defaults (minga_client_set_defaults). */
+static char *s_endpoint;
+static minga_curve_t s_curve = {.enabled = 1};
+
+int minga_client_set_defaults(const char *endpoint, const minga_curve_t *curve)
+{
+    free(s_endpoint);
+    s_endpoint = endpoint && *endpoint ? strdup(endpoint) : NULL;
+    minga_curve_free(&s_curve);
+    minga_curve_init(&s_curve);
+    if (curve) {
+        s_curve.enabled = curve->enabled;
+        s_curve.cert = curve->cert ? strdup(curve->cert) : NULL;
+        s_curve.broker_key = curve->broker_key ? strdup(curve->broker_key) : NULL;
+        if ((curve->cert && !s_curve.cert) || (curve->broker_key && !s_curve.broker_key))
+            return MINGA_ENOMEM;
+    }
+    return endpoint && *endpoint && !s_endpoint ? MINGA_ENOMEM : 0;
+}
 
 /* ---------------------------------------------------------------- life cycle */
 
@@ -52,6 +88,12 @@ int minga_client_new(minga_client_t **self_p, const char *endpoint, int timeout_
     zsock_set_linger(self->dealer, 0);
     zsock_set_sndhwm(self->dealer, 0);
     zsock_set_rcvhwm(self->dealer, 0);
+    char err[1024];
+    if (minga_curve_client_setup(self->dealer, endpoint, &s_curve, err, sizeof err) != 0) {
+        minga_error("broker %s: %s", endpoint, err);
+        minga_client_destroy(&self);
+        return MINGA_EINVAL;
+    }
     if (zsock_connect(self->dealer, "%s", endpoint) != 0) {
         minga_error("broker %s: cannot connect: %s", endpoint, zmq_strerror(zmq_errno()));
         minga_client_destroy(&self);
@@ -65,6 +107,8 @@ int minga_client_new_store(minga_client_t **self_p, const char *store_dir, int t
 {
     char endpoint[256], err[512];
     *self_p = NULL;
+    if (s_endpoint)
+        return minga_client_new(self_p, s_endpoint, timeout_ms);
     int rc =
         minga_proto_ipc_endpoint(store_dir, "clients", endpoint, sizeof endpoint, err, sizeof err);
     if (rc) {

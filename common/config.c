@@ -5,7 +5,13 @@
  * line and key.
  */
 #include "minga/config.h"
+#include "minga/client.h"
+#include "minga/curve.h"
 #include "minga/error.h"
+#include "minga/log.h"
+#include "minga/match_rules.h"
+#include "minga/smtp.h"
+#include "minga/worker.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -39,6 +45,18 @@ int minga_config_set(const minga_cfg_t *s, void *dst, const char *value, char *e
         free(*p);
         *p = copy;
         return 0;
+    }
+    if (s->type == MINGA_CFG_BOOL) {
+        static const char *const yes[] = {"1", "on", "yes", "true"}, *const no[] = {"0", "off",
+                                                                                    "no", "false"};
+        for (size_t i = 0; value && i < 4; i++)
+            if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+                *(uint64_t *)S_FIELD(dst, s) = strcmp(value, yes[i]) == 0;
+                return 0;
+            }
+        s_err(err, errcap, "%s: '%s' is not 1/0, on/off, yes/no or true/false", s->path,
+              value ? value : "");
+        return MINGA_EINVAL;
     }
     char *end = NULL;
     errno = 0;
@@ -106,21 +124,56 @@ static int s_find_line(const char *file, const char *path)
     return found;
 }
 
-static bool s_section_used(const minga_cfg_t *table, size_t n, const char *section)
-{
-    size_t len = strlen(section);
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(table[i].path, section, len) == 0 && table[i].path[len] == '/')
-            return true;
-    return false;
-}
-
 static const minga_cfg_t *s_find_path(const minga_cfg_t *table, size_t n, const char *path)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(table[i].path, path) == 0)
             return &table[i];
     return NULL;
+}
+
+/* The broker's settings (broker/broker.c holds their table; the broker is the one program that
+ * does not link every table): other programs skip them, and a test checks this list against
+ * `minga-broker --help`. */
+static const char *const s_broker_keys[] = {
+    "broker/heartbeat_ms",     "broker/liveness",
+    "broker/lease_ms",         "broker/max_attempts",
+    "broker/retry_base_ms",    "broker/retry_max_ms",
+    "broker/retry_jitter_pct", "broker/max_body",
+    "broker/credit",           "broker/result_retention_s",
+    "broker/batch_max",        "broker/job_types",
+    "broker/clients",          "broker/workers",
+    "broker/events",           "broker/metrics",
+};
+
+static bool s_in_table(const minga_cfg_t *table, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].path, path) == 0)
+            return true;
+    return false;
+}
+
+bool minga_config_known(const char *path)
+{
+    for (size_t i = 0; i < sizeof s_broker_keys / sizeof s_broker_keys[0]; i++)
+        if (strcmp(s_broker_keys[i], path) == 0)
+            return true;
+    const minga_cfg_t *(*getters[])(size_t *) = {
+        minga_common_config_table, minga_client_config_table, minga_worker_config_table,
+        minga_match_config_table, minga_smtp_config_table};
+    size_t n;
+    for (size_t g = 0; g < sizeof getters / sizeof getters[0]; g++) {
+        const minga_cfg_t *t = getters[g](&n);
+        if (s_in_table(t, n, path))
+            return true;
+    }
+    for (int role = MINGA_CURVE_BROKER; role <= MINGA_CURVE_WORKER; role++) {
+        const minga_cfg_t *t = minga_curve_config_table((minga_curve_role_t)role, &n);
+        if (s_in_table(t, n, path))
+            return true;
+    }
+    return false;
 }
 
 /* Checks and applies every key of one section. */
@@ -132,8 +185,12 @@ static int s_load_section(const char *file, zconfig_t *section, const minga_cfg_
         snprintf(path, sizeof path, "%s/%s", zconfig_name(section), zconfig_name(k));
         const minga_cfg_t *s = s_find_path(table, n, path);
         int rc = MINGA_EINVAL;
-        if (!s)
+        if (!s && minga_config_known(path) && !zconfig_child(k))
+            continue; /* another program's setting */
+        if (!s && !minga_config_known(path))
             snprintf(msg, sizeof msg, "%s: unknown key", path);
+        else if (!s)
+            snprintf(msg, sizeof msg, "%s: takes a value, not a section", path);
         else if (zconfig_child(k))
             snprintf(msg, sizeof msg, "%s: takes a value, not a section", path);
         else
@@ -163,10 +220,56 @@ int minga_config_load(const char *file, const minga_cfg_t *table, size_t n, void
     }
     int rc = 0;
     for (zconfig_t *sec = zconfig_child(root); sec && rc == 0; sec = zconfig_next(sec)) {
-        if (!s_section_used(table, n, zconfig_name(sec)))
-            continue;
-        rc = s_load_section(file, sec, table, n, dst, err, errcap);
+        const char *name = zconfig_name(sec);
+        if (!zconfig_child(sec) && zconfig_value(sec) && *zconfig_value(sec)) {
+            s_err(err, errcap,
+                  "%s:%d: %s: a setting belongs in a section (section, then the key "
+                  "indented by 4 spaces)",
+                  file, s_find_line(file, name), name);
+            rc = MINGA_EINVAL;
+        } else
+            rc = s_load_section(file, sec, table, n, dst, err, errcap);
     }
     zconfig_destroy(&root);
     return rc;
+}
+
+/* ---- the settings every program shares ---- */
+
+static const minga_cfg_t s_common_table[] = {
+    {"store/path", "store", MINGA_CFG_STR, offsetof(minga_common_config_t, store_path), 0, 0,
+     "almacén (directorio LMDB; $MINGA_STORE o ./minga-data)"},
+    {"store/map_max", "map-max", MINGA_CFG_UINT, offsetof(minga_common_config_t, map_max), 1u << 16,
+     1ull << 44, "tamaño máximo del mapa del almacén, bytes (64 GiB)"},
+    {"log/level", "log-level", MINGA_CFG_STR, offsetof(minga_common_config_t, log_level), 0, 0,
+     "nivel del registro: debug, info, warn o error (info)"},
+};
+
+const minga_cfg_t *minga_common_config_table(size_t *n)
+{
+    *n = sizeof s_common_table / sizeof s_common_table[0];
+    return s_common_table;
+}
+
+int minga_common_config_apply(const minga_common_config_t *c, char *err, size_t errcap)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    if (c->log_level && *c->log_level) {
+        size_t i = 0;
+        while (i < 4 && strcmp(c->log_level, levels[i]) != 0)
+            i++;
+        if (i == 4) {
+            s_err(err, errcap, "log/level: '%s' is not debug, info, warn or error", c->log_level);
+            return MINGA_EINVAL;
+        }
+        minga_log_set_level((minga_log_level_t)i);
+    }
+    if (c->store_path && *c->store_path && !(getenv("MINGA_STORE") && *getenv("MINGA_STORE")))
+        setenv("MINGA_STORE", c->store_path, 1);
+    if (c->map_max) {
+        char text[32];
+        snprintf(text, sizeof text, "%llu", (unsigned long long)c->map_max);
+        setenv("MINGA_STORE_MAP_MAX", text, 1);
+    }
+    return 0;
 }

@@ -50,6 +50,7 @@
 #include "minga/worker.h"
 
 #include "minga/config.h"
+#include "minga/curve.h"
 #include "minga/error.h"
 #include "minga/launch.h"
 #include "minga/log.h"
@@ -419,9 +420,11 @@ void minga_worker_options_init(minga_worker_options_t *opts)
     opts->liveness = 3;
     opts->drain_ms = 30000;
     opts->max_body = 16u << 20;
+    opts->curve = true;
 }
 
-/* The settings a configuration file may hold (section "worker"), each also a flag. */
+/* The settings a configuration file may hold (section "worker"), each also a flag; with the
+ * worker's side of "curve" (curve.h) and the shared "store" and "log" (config.h). */
 typedef struct {
     uint64_t capacity, heartbeat_ms, drain_timeout_s;
     char *broker;
@@ -439,8 +442,50 @@ static const minga_cfg_t s_settings_table[] = {
 };
 #define S_NSETTINGS (sizeof s_settings_table / sizeof s_settings_table[0])
 
+const minga_cfg_t *minga_worker_config_table(size_t *n)
+{
+    *n = S_NSETTINGS;
+    return s_settings_table;
+}
+
 /* The settings of this process: their strings are borrowed by minga_worker_options_t. */
 static s_settings_t s_settings;
+static minga_curve_t s_curve;
+static minga_common_config_t s_common;
+
+/* The flag's setting in one of the three tables, with the struct it fills. */
+static const minga_cfg_t *s_find_setting(const char *flag, void **dst)
+{
+    size_t n;
+    const minga_cfg_t *t;
+    const minga_cfg_t *s = minga_config_find_flag(s_settings_table, S_NSETTINGS, flag);
+    *dst = &s_settings;
+    if (!s) {
+        t = minga_curve_config_table(MINGA_CURVE_WORKER, &n);
+        s = minga_config_find_flag(t, n, flag);
+        *dst = &s_curve;
+    }
+    if (!s && strcmp(flag, "store") != 0) {
+        t = minga_common_config_table(&n);
+        s = minga_config_find_flag(t, n, flag);
+        *dst = &s_common;
+    }
+    return s;
+}
+
+/* Loads the configuration file into the three settings blocks. */
+static int s_load_config(const char *file, char *err, size_t errcap)
+{
+    size_t n;
+    const minga_cfg_t *t = minga_curve_config_table(MINGA_CURVE_WORKER, &n);
+    int rc = minga_config_load(file, s_settings_table, S_NSETTINGS, &s_settings, err, errcap);
+    if (rc == 0)
+        rc = minga_config_load(file, t, n, &s_curve, err, errcap);
+    t = minga_common_config_table(&n);
+    if (rc == 0)
+        rc = minga_config_load(file, t, n, &s_common, err, errcap);
+    return rc;
+}
 
 static void s_print_help(const char *program)
 {
@@ -453,10 +498,18 @@ static void s_print_help(const char *program)
            "                        (por omisión $MINGA_STORE o ./minga-data)\n"
            "  --name NOMBRE         nombre del proceso en los registros y en «minga workers»\n"
            "  --pid-file ARCHIVO    guarda el pid y lo bloquea (flock) mientras corre\n"
-           "  --config ARCHIVO      archivo de configuración (formato ZPL, sección worker)\n"
+           "  --config ARCHIVO      archivo de configuración (formato ZPL: secciones worker,\n"
+           "                        curve, store, log)\n"
+           "  --no-curve            sin CurveZMQ aun en tcp:// (igual que --curve off)\n"
+           "  --server-key ARCHIVO  igual que --broker-key\n"
            "  -h, --help            esta ayuda\n",
            program);
+    size_t n;
     minga_config_print_flags(stdout, s_settings_table, S_NSETTINGS);
+    const minga_cfg_t *curve = minga_curve_config_table(MINGA_CURVE_WORKER, &n);
+    minga_config_print_flags(stdout, curve, n);
+    const minga_cfg_t *common = minga_common_config_table(&n);
+    minga_config_print_flags(stdout, common + 1, n - 1);
     printf("\nEstado de salida: 0 salida limpia, 1 fallo (o trabajos devueltos al vencer el\n"
            "plazo de drenaje), 2 error de uso.\n");
 }
@@ -469,6 +522,9 @@ static void s_apply_settings(minga_worker_options_t *opts)
     opts->drain_ms = (unsigned)(s_settings.drain_timeout_s * 1000);
     if (s_settings.broker && *s_settings.broker)
         opts->endpoint = s_settings.broker;
+    opts->curve = s_curve.enabled != 0;
+    opts->broker_key = s_curve.broker_key && *s_curve.broker_key ? s_curve.broker_key : NULL;
+    opts->cert = s_curve.cert && *s_curve.cert ? s_curve.cert : NULL;
 }
 
 /* The value of the option at argv[*i] ("--x V" or "--x=V") into *value; advances *i. Returns
@@ -502,8 +558,14 @@ int minga_worker_options_parse(minga_worker_options_t *opts, const char *program
                                char **argv)
 {
     char err[512], name[64];
+    size_t ncommon;
+    const minga_cfg_t *common = minga_common_config_table(&ncommon);
     minga_config_free(s_settings_table, S_NSETTINGS, &s_settings);
+    minga_curve_free(&s_curve);
+    minga_config_free(common, ncommon, &s_common);
     s_settings = (s_settings_t){opts->capacity, opts->heartbeat_ms, opts->drain_ms / 1000, NULL};
+    minga_curve_init(&s_curve);
+    s_curve.enabled = opts->curve;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -514,8 +576,7 @@ int minga_worker_options_parse(minga_worker_options_t *opts, const char *program
             if (s_option_value(program, argc, argv, &i, &v) != 0)
                 return 2;
             opts->config = v;
-            if (minga_config_load(v, s_settings_table, S_NSETTINGS, &s_settings, err, sizeof err) !=
-                0) {
+            if (s_load_config(v, err, sizeof err) != 0) {
                 fprintf(stderr, "%s: %s\n", program, err);
                 return 2;
             }
@@ -528,8 +589,16 @@ int minga_worker_options_parse(minga_worker_options_t *opts, const char *program
                     program);
             return 2;
         }
+        int curve_flag = minga_curve_flag(&s_curve, argc, argv, &i);
+        if (curve_flag < 0) {
+            fprintf(stderr, "%s: usage error: %s needs a value\n", program, argv[i]);
+            return 2;
+        }
+        if (curve_flag > 0)
+            continue;
         s_option_name(argv[i], name, sizeof name);
-        const minga_cfg_t *setting = minga_config_find_flag(s_settings_table, S_NSETTINGS, name);
+        void *dst = NULL;
+        const minga_cfg_t *setting = s_find_setting(name, &dst);
         bool known = setting || strcmp(name, "store") == 0 || strcmp(name, "name") == 0 ||
                      strcmp(name, "pid-file") == 0 || strcmp(name, "config") == 0;
         if (!known) {
@@ -539,7 +608,7 @@ int minga_worker_options_parse(minga_worker_options_t *opts, const char *program
         }
         if (s_option_value(program, argc, argv, &i, &v) != 0)
             return 2;
-        if (setting && minga_config_set(setting, &s_settings, v, err, sizeof err) != 0) {
+        if (setting && minga_config_set(setting, dst, v, err, sizeof err) != 0) {
             fprintf(stderr, "%s: usage error: %s\n", program, err);
             return 2;
         }
@@ -551,6 +620,10 @@ int minga_worker_options_parse(minga_worker_options_t *opts, const char *program
             opts->pid_file = v;
     }
     s_apply_settings(opts);
+    if (minga_common_config_apply(&s_common, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: usage error: %s\n", program, err);
+        return 2;
+    }
     return 0;
 }
 
@@ -574,6 +647,24 @@ static int s_resolve_endpoint(minga_worker_t *self)
                                       sizeof err);
     if (rc)
         minga_error("%s", err);
+    return rc;
+}
+
+/* Puts the CURVE settings on dealer (NULL: a throwaway socket, to check the key files at
+ * start). Returns 0 or MINGA_EINVAL after a message naming the setting or the file. */
+static int s_curve_setup(minga_worker_t *self, zsock_t *dealer)
+{
+    minga_curve_t c = {.enabled = self->opts.curve,
+                       .broker_key = (char *)self->opts.broker_key,
+                       .cert = (char *)self->opts.cert};
+    if (!minga_curve_on(&c, self->endpoint))
+        return 0;
+    zsock_t *probe = dealer ? NULL : zsock_new(ZMQ_DEALER);
+    char err[1024];
+    int rc = minga_curve_client_setup(dealer ? dealer : probe, self->endpoint, &c, err, sizeof err);
+    if (rc)
+        minga_error("%s", err);
+    zsock_destroy(&probe);
     return rc;
 }
 
@@ -629,7 +720,7 @@ int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
     snprintf(self->identity, sizeof self->identity, "%s@%s:%ld",
              opts->name ? opts->name : "minga-worker", host ? host : "localhost", (long)getpid());
     zstr_free(&host);
-    if ((rc = s_resolve_endpoint(self)) != 0)
+    if ((rc = s_resolve_endpoint(self)) != 0 || (rc = s_curve_setup(self, NULL)) != 0)
         goto fail;
     if (opts->pid_file) {
         pid_t holder;
@@ -762,7 +853,11 @@ static void s_connect(minga_worker_t *self, int64_t now)
     zsock_set_linger(self->dealer, 1000);
     zsock_set_sndhwm(self->dealer, 0);
     zsock_set_rcvhwm(self->dealer, 0);
-    if (zsock_connect(self->dealer, "%s", self->endpoint) != 0) {
+    /* With no high-water mark a send blocks only while the socket has no pipe at all: after a
+     * refused CurveZMQ handshake (a key the broker does not allow). Never wait long for it. */
+    zsock_set_sndtimeo(self->dealer, 100);
+    if (s_curve_setup(self, self->dealer) != 0 ||
+        zsock_connect(self->dealer, "%s", self->endpoint) != 0) {
         minga_error("broker endpoint %s: cannot connect: %s", self->endpoint,
                     zmq_strerror(zmq_errno()));
         zsock_destroy(&self->dealer);

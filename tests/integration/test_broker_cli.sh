@@ -1,5 +1,5 @@
 #!/bin/bash
-# minga-broker's command line: configuration errors name file, line and key; flags override
+# minga-broker's command line: configuration errors name file, line and key (exit 2); flags override
 # the file; a second broker on the same store exits 1; a store path too long for a socket is
 # refused naming the path and the limit; STORE/run is mode 0700 and holds the pid file;
 # SIGTERM stops it cleanly (exit 0, lock released).
@@ -17,17 +17,17 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # a bad value names file, line and key
 printf 'broker\n    heartbeat_ms = 500\n    lease_ms = 5\n' > "$S/bad.cfg"
 out=$("$BIN" --store "$S" --config "$S/bad.cfg" 2>&1); rc=$?
-[ $rc -eq 1 ] || fail "bad value: exit $rc"
+[ $rc -eq 2 ] || fail "bad value: exit $rc"
 echo "$out" | grep -q "bad.cfg:3: broker/lease_ms" || fail "bad value not named: $out"
 # an unknown key
 printf 'broker\n    heartbeat_ms = 500\n    leese_ms = 500\n' > "$S/unk.cfg"
 out=$("$BIN" --store "$S" --config "$S/unk.cfg" 2>&1); rc=$?
-[ $rc -eq 1 ] && echo "$out" | grep -q "unk.cfg:3: broker/leese_ms: unknown key" \
+[ $rc -eq 2 ] && echo "$out" | grep -q "unk.cfg:3: broker/leese_ms: unknown key" \
     || fail "unknown key: $rc $out"
-# other programs' sections are left alone; a missing file is an error
-printf 'worker\n    anything = 1\nbroker\n    heartbeat_ms = 250\n' > "$S/ok.cfg"
+# other programs' settings are left alone; a missing file is an error
+printf 'worker\n    capacity = 3\nbroker\n    heartbeat_ms = 250\n' > "$S/ok.cfg"
 out=$("$BIN" --store "$S" --config "$S/nope.cfg" 2>&1); rc=$?
-[ $rc -eq 1 ] && echo "$out" | grep -q "nope.cfg" || fail "missing config: $rc $out"
+[ $rc -eq 2 ] && echo "$out" | grep -q "nope.cfg" || fail "missing config: $rc $out"
 # usage errors exit 2
 "$BIN" --store "$S" --frobnicate 1 2>/dev/null; [ $? -eq 2 ] || fail "unknown flag not a usage error"
 "$BIN" --store "$S" --heartbeat-ms abc 2>/dev/null; [ $? -eq 2 ] || fail "bad flag value not a usage error"

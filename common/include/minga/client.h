@@ -15,6 +15,8 @@
 #ifndef MINGA_CLIENT_H
 #define MINGA_CLIENT_H
 
+#include "minga/config.h"
+#include "minga/curve.h"
 #include "minga/proto.h"
 
 #include <jansson.h>
@@ -24,14 +26,32 @@
 
 typedef struct minga_client_t minga_client_t;
 
+/* The command line's client settings (section "client" of the configuration). */
+typedef struct {
+    char *broker;       /* client/broker (--broker EP): the broker's clients endpoint */
+    uint64_t timeout_s; /* client/timeout_s (--timeout S): longest wait for one reply */
+} minga_client_config_t;
+
+/* The table of minga_client_config_t (static). */
+const minga_cfg_t *minga_client_config_table(size_t *n);
+
+/* Sets, for every client this process creates afterwards, the endpoint that
+ * minga_client_new_store() uses instead of the store's (NULL or "": the store's) and the CURVE
+ * settings (NULL: the defaults, CURVE on TCP without keys). Both are copied. Call it before
+ * any client exists. Returns 0 or MINGA_ENOMEM. */
+int minga_client_set_defaults(const char *endpoint, const minga_curve_t *curve);
+
 /* Connects to endpoint (copied) with a time-out of timeout_ms per call (> 0). The connection
- * itself is lazy: a missing broker shows as a time-out of the first call. On success *self_p
- * is the caller's, to release with minga_client_destroy(). Returns 0 or a negative code. */
+ * itself is lazy: a missing broker shows as a time-out of the first call. A tcp:// endpoint
+ * is a CurveZMQ one unless the process's CURVE settings say off: a missing or unreadable key
+ * file is MINGA_EINVAL, logged naming it (a broker that refuses the key shows as a time-out). On
+ * success *self_p is the caller's, to release with minga_client_destroy(). Returns 0 or a negative
+ * code. */
 int minga_client_new(minga_client_t **self_p, const char *endpoint, int timeout_ms);
 
 /* Connects to the local broker of the store in store_dir (ipc://STORE/run/clients, STORE
- * resolved). A store that does not exist, or a path too long for an ipc socket, is an error
- * logged naming the path. */
+ * resolved), or to the endpoint of minga_client_set_defaults() when one was set. A store that does
+ * not exist, or a path too long for an ipc socket, is an error logged naming the path. */
 int minga_client_new_store(minga_client_t **self_p, const char *store_dir, int timeout_ms);
 
 /* Closes the socket (pending requests are dropped), NULLs *self_p. Accepts NULL. */

@@ -14,6 +14,7 @@
 #ifndef MINGA_CONFIG_H
 #define MINGA_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 typedef enum {
     MINGA_CFG_UINT, /* uint64_t in [min, max] */
     MINGA_CFG_STR,  /* char * (owned by the struct; free with minga_config_free) */
+    MINGA_CFG_BOOL, /* uint64_t 0 or 1; the text 1/0, on/off, yes/no, true/false */
 } minga_cfg_type_t;
 
 typedef struct {
@@ -32,12 +34,31 @@ typedef struct {
     const char *help;  /* one line */
 } minga_cfg_t;
 
-/* Reads file into dst for the n settings of table. Sections of the file that no setting of the
- * table uses are ignored (other programs' settings); an unknown key in a section the table
- * uses, a bad value, a ZPL syntax error or an unreadable file is an error. Returns 0, or
+/* Reads file into dst for the n settings of table. Keys of other Minga programs (known to
+ * minga_config_known()) are skipped; a key no Minga program knows, a section that holds a
+ * value, a bad value, a ZPL syntax error or an unreadable file is an error. Returns 0, or
  * MINGA_EINVAL / MINGA_EFORMAT / -errno with err naming file, line and key. */
 int minga_config_load(const char *file, const minga_cfg_t *table, size_t n, void *dst, char *err,
                       size_t errcap);
+
+/* True when path ("section/key") is a setting of some Minga program: the broker, the worker
+ * runtime, the command line (client, curve, store, log) or a worker family (match, smtp). */
+bool minga_config_known(const char *path);
+
+/* The settings every program shares: sections store and log. */
+typedef struct {
+    char *store_path; /* store/path (--store): the store when no --store is given */
+    uint64_t map_max; /* store/map_max (--map-max): the largest the store's map grows, bytes */
+    char *log_level;  /* log/level (--log-level): debug, info, warn or error */
+} minga_common_config_t;
+
+/* The table of minga_common_config_t (static). */
+const minga_cfg_t *minga_common_config_table(size_t *n);
+
+/* Applies c to the process: store/path as MINGA_STORE (when that is not set), store/map_max as
+ * MINGA_STORE_MAP_MAX, log/level through minga_log_set_level(). Zero or empty settings are
+ * left alone. Returns 0 or MINGA_EINVAL with err naming the key of a bad level. */
+int minga_common_config_apply(const minga_common_config_t *c, char *err, size_t errcap);
 
 /* Sets setting s of dst from text value. Returns 0 or MINGA_EINVAL with err naming the key. */
 int minga_config_set(const minga_cfg_t *s, void *dst, const char *value, char *err, size_t errcap);

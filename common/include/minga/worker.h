@@ -20,6 +20,8 @@
 #ifndef MINGA_WORKER_H
 #define MINGA_WORKER_H
 
+#include "minga/config.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,35 +55,43 @@ int minga_worker_set_quick(const char *type, minga_quick_fn *fn);
 
 /* The runtime's settings; minga_worker_options_parse() fills them from the command line. */
 typedef struct {
-    const char *name;      /* process name for logs and `minga workers` ("minga-test-worker-2") */
-    const char *store_dir; /* --store DIR: the endpoint is ipc://REALPATH/run/workers */
-    const char *endpoint;  /* --broker EP: overrides store_dir's endpoint */
-    const char *pid_file;  /* --pid-file FILE: locked for the process's life (launch.h) */
-    const char *config;    /* --config FILE (read by the caller) */
-    unsigned capacity;     /* --capacity N: handlers at once (default 1) */
-    unsigned heartbeat_ms; /* --heartbeat MS: interval of heartbeats (default 1000) */
-    unsigned liveness;     /* heartbeats missed before the broker is deemed gone (3) */
-    unsigned drain_ms;     /* --drain-timeout SEC: SIGTERM drain before handing back (30 s) */
-    unsigned max_body;     /* the largest job body accepted, bytes (16 MiB) */
+    const char *name;       /* process name for logs and `minga workers` ("minga-test-worker-2") */
+    const char *store_dir;  /* --store DIR: the endpoint is ipc://REALPATH/run/workers */
+    const char *endpoint;   /* --broker EP: overrides store_dir's endpoint */
+    const char *pid_file;   /* --pid-file FILE: locked for the process's life (launch.h) */
+    const char *config;     /* --config FILE (read by the caller) */
+    unsigned capacity;      /* --capacity N: handlers at once (default 1) */
+    unsigned heartbeat_ms;  /* --heartbeat MS: interval of heartbeats (default 1000) */
+    unsigned liveness;      /* heartbeats missed before the broker is deemed gone (3) */
+    unsigned drain_ms;      /* --drain-timeout SEC: SIGTERM drain before handing back (30 s) */
+    unsigned max_body;      /* the largest job body accepted, bytes (16 MiB) */
+    bool curve;             /* --curve on|off, --no-curve: CurveZMQ on a tcp:// endpoint (on) */
+    const char *broker_key; /* --broker-key FILE: the broker's public certificate */
+    const char *cert;       /* --cert FILE: this worker's certificate (with its _secret) */
 } minga_worker_options_t;
 
 /* Fills *opts with the defaults. */
 void minga_worker_options_init(minga_worker_options_t *opts);
 
 /* Parses the common worker options of argv (--store, --broker, --capacity, --heartbeat,
- * --drain-timeout, --name, --pid-file, --config, --help; "--x V" or "--x=V") into *opts:
- * first the section "worker" of the --config file (broker, capacity, heartbeat_ms,
- * drain_timeout_s), then the flags, which win. Returns 0, 1 when --help was printed (exit 0),
- * or 2 after a message on stderr naming the option (or the file, line and key). The strings
- * in *opts are borrowed from argv and from a process-wide settings block: call it once per
- * process. program names the binary in the help text. */
+ * --drain-timeout, --name, --pid-file, --config, --curve, --no-curve, --broker-key,
+ * --server-key, --cert, --map-max, --log-level, --help; "--x V" or "--x=V") into *opts: first
+ * the sections "worker", "curve", "store" and "log" of the --config file, then the flags, which
+ * win; store/map_max and log/level are applied to the process (minga_common_config_apply). Returns
+ * 0, 1 when --help was printed (exit 0), or 2 after a message on stderr naming the option (or the
+ * file, line and key). The strings in *opts are borrowed from argv and from a process-wide settings
+ * block: call it once per process. program names the binary in the help text. */
 int minga_worker_options_parse(minga_worker_options_t *opts, const char *program, int argc,
                                char **argv);
+
+/* The settings of the worker runtime, for config.h (static). */
+const minga_cfg_t *minga_worker_config_table(size_t *n);
 
 /* Creates a worker serving the handlers of table (borrowed: must outlive the worker) with
  * *opts (copied; its strings are borrowed). Resolves the endpoint (a store path too long for
  * an ipc socket is MINGA_EINVAL with a message naming the path and the limit) and locks the
- * pid file (MINGA_EBUSY when another process holds it). Does not connect yet. On success
+ * pid file (MINGA_EBUSY when another process holds it); with CurveZMQ on a tcp:// endpoint,
+ * checks the key files (MINGA_EINVAL, logged naming the file). Does not connect yet. On success
  * *self_p is the caller's, to release with minga_worker_destroy(). */
 int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
                      const minga_worker_options_t *opts);
