@@ -33,7 +33,7 @@ pkgs=(gcc make libc6-dev cmake pkg-config
 if [ $want_tests = 1 ]; then
     pkgs+=(libcmocka-dev clang clang-format-14 libclang-rt-14-dev python3 python3-zmq
         python3-msgpack procps util-linux git jq python3-scipy python3-aiosmtpd
-        python3-icalendar chromium poppler-utils tmux python3-pil)
+        python3-icalendar chromium poppler-utils tmux python3-pil systemd)
 fi
 if [ $want_bench = 1 ]; then
     pkgs+=(sqlite3 beanstalkd gearman-job-server gearman-tools libgearman-dev time bc python3-numpy)
