@@ -236,6 +236,8 @@ int minga_report_data_load(minga_report_data_t *d, minga_store_t *store, const c
         mdb_txn_abort(txn);
     if (rc == 0) {
         d->covered = calloc(d->ndemands ? d->ndemands : 1, sizeof *d->covered);
+        minga_match_summary_t sum;
+        d->scored = minga_match_summary(store, event, &sum) == 0;
         s_cover_t cv = {d, (size_t)-1};
         rc = d->covered ? minga_match_candidates_each(store, event, s_cover, &cv) : MINGA_ENOMEM;
         if (rc && !*err)

@@ -206,10 +206,14 @@ int minga_report_figures(const minga_report_data_t *d, minga_report_figures_t *f
         if (mt->table > f->ntables)
             f->ntables = mt->table;
     }
-    if (s_per_gad(d, f) || s_top(d, f) ||
-        minga_report_gap((const minga_demand_t *const *)d->demands, d->ndemands, d->covered,
-                         &f->gap))
+    if (s_per_gad(d, f) || s_top(d, f))
         goto oom;
+    /* never scored: no demand is known to be covered, nor uncovered; the gap stays empty */
+    if (d->scored && minga_report_gap((const minga_demand_t *const *)d->demands, d->ndemands,
+                                      d->covered, &f->gap))
+        goto oom;
+    if (!d->scored)
+        f->gap.demands = d->ndemands;
     return 0;
 oom:
     minga_report_figures_clear(f);

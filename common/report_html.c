@@ -178,21 +178,22 @@ static void s_head(FILE *out, const minga_report_data_t *d, const minga_report_f
     s_put(out, d->event_id);
     fprintf(out, "</code> · datos del %s (hora de Ecuador continental)</p>\n</header>\n", when);
     size_t gads_met = f->ngads - f->gads_without;
-    char g[32], k[6][32];
+    char g[32], k[7][32];
     fprintf(out,
             "<dl class=\"kpi\">\n<div><dt>Reuniones</dt><dd>%s</dd></div>\n"
             "<div><dt>Participantes</dt><dd>%s</dd></div>\n"
             "<div><dt>GAD con al menos una reunión</dt><dd>%s de %s</dd></div>\n"
             "<div><dt>Demandas del evento</dt><dd>%s</dd></div>\n"
             "<div><dt>Candidatos (pares demanda–oferta)</dt><dd>%s</dd></div>\n"
-            "<div><dt>Demandas sin oferta (brecha)</dt><dd>%zu</dd></div>\n"
+            "<div><dt>Demandas sin oferta (brecha)</dt><dd>%s</dd></div>\n"
             "<div><dt>Coeficiente de Gini de reuniones por GAD</dt><dd>%s</dd></div>\n</dl>\n",
             s_num(k[0], sizeof k[0], (double)f->meetings, 0),
             s_num(k[1], sizeof k[1], (double)d->nparts, 0),
             s_num(k[2], sizeof k[2], (double)gads_met, 0),
             s_num(k[3], sizeof k[3], (double)f->ngads, 0),
             s_num(k[4], sizeof k[4], (double)d->ndemands, 0),
-            s_num(k[5], sizeof k[5], (double)d->ncandidates, 0), f->gap.uncovered,
+            s_num(k[5], sizeof k[5], (double)d->ncandidates, 0),
+            d->scored ? s_num(k[6], sizeof k[6], (double)f->gap.uncovered, 0) : "sin calcular",
             s_num(g, sizeof g, f->gini, 3));
     fputs("<nav aria-label=\"Contenido\"><h2 id=\"contenido\">Contenido</h2><ol>"
           "<li><a href=\"#provincia\">Reuniones por provincia</a></li>"
@@ -374,6 +375,13 @@ static int s_gap(FILE *out, const minga_report_data_t *d, const minga_report_fig
     const minga_report_gap_t *g = &f->gap;
     char amount[48];
     s_section(out, "brecha", "Brecha de cobertura", NULL);
+    if (!d->scored) {
+        fputs("<p><strong>El evento todavía no tiene candidatos calculados</strong> (minga rueda "
+              "score): no se sabe aún qué demandas quedan sin oferta. Vuelva a generar este "
+              "informe después de puntuar la rueda.</p>\n</section>\n",
+              out);
+        return 0;
+    }
     fprintf(out,
             "<p>Demandas de los GAD para las que <strong>ninguna oferta pasó los filtros</strong> "
             "(territorio, vigencia, modalidad, monto, preferencias): <strong>%zu de %zu</strong> "

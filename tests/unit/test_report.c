@@ -338,15 +338,33 @@ static void test_event_reports(void **state)
         minga_report_event(store, "nada", MINGA_REPORT_ALL, 0, NULL, NULL, &res, err, sizeof err),
         MINGA_ENOTFOUND);
     assert_non_null(strstr(err, "nada"));
+    /* never scored: the gap is unknown, and the report says so */
+    assert_int_equal(minga_report_event(store, "feria", MINGA_REPORT_CSV | MINGA_REPORT_HTML, 41,
+                                        NULL, NULL, &res, err, sizeof err),
+                     0);
+    assert_int_equal(res.gap, 0);
+    minga_report_result_clear(&res);
+    char path[256];
+    snprintf(path, sizeof path, "%s/reports/feria/informe.html", s_dir);
+    char *text = s_slurp(path);
+    assert_non_null(strstr(text, "todavía no tiene candidatos calculados"));
+    assert_non_null(strstr(text, "<dd>sin calcular</dd>"));
+    free(text);
+
+    /* scored: DA and DB pass every gate against O1; DC wants a grant that O1 does not give */
+    minga_match_shard_t job = {.event = "feria", .gen = 1, .shard = 0, .shards = 1};
+    minga_match_config_defaults(&job.cfg);
+    minga_match_shard_result_t sr;
+    assert_int_equal(minga_match_run_shard(store, &job, NULL, NULL, &sr, err, sizeof err), 0);
+    assert_true(sr.merged);
     int rc =
         minga_report_event(store, "feria", MINGA_REPORT_ALL, 42, NULL, NULL, &res, err, sizeof err);
     if (rc)
         fail_msg("minga_report_event: %s", err);
     assert_int_equal(res.meetings, 2);
     assert_int_equal(res.participants, 4);
-    assert_int_equal(res.gap, 3); /* never scored: no demand has a candidate */
+    assert_int_equal(res.gap, 1);
     assert_int_equal(res.nfiles, 7);
-    char path[256];
     snprintf(path, sizeof path, "%s/reports/feria/reuniones.csv", s_dir);
     char *csv = s_slurp(path);
     assert_non_null(csv);
@@ -367,9 +385,16 @@ static void test_event_reports(void **state)
     snprintf(path, sizeof path, "%s/reports/feria/brecha.csv", s_dir);
     csv = s_slurp(path);
     assert_non_null(csv);
+    assert_non_null(strstr(csv, "\na;"));
     assert_non_null(strstr(csv, ";'=Señalética turística;")); /* not a formula in Excel */
-    /* competency a before d */
-    assert_true(strstr(csv, "\na;") < strstr(csv, "\nd;"));
+    assert_null(strstr(csv, ";DA;")); /* covered demands are not in the gap */
+    assert_null(strstr(csv, ";DB;"));
+    free(csv);
+    snprintf(path, sizeof path, "%s/reports/feria/candidatos.csv", s_dir);
+    csv = s_slurp(path);
+    assert_non_null(strstr(csv, "\nDA;0101;Cuenca;O1;GIZ;Agencia Alemana de Cooperación;1;"));
+    assert_non_null(strstr(csv, "\nDB;1701;Quito;O1;GIZ;"));
+    assert_null(strstr(csv, "\nDC;"));
     free(csv);
 
     snprintf(path, sizeof path, "%s/reports/feria/agendas.csv", s_dir);

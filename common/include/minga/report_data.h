@@ -48,6 +48,8 @@ typedef struct {
     size_t ndemands;
     bool *covered; /* parallel to demands: has at least one candidate */
     size_t ncandidates;
+    bool scored; /* the event's candidates were computed (a scoring run completed): without
+                    it the coverage gap is unknown, and the gap reports say so */
     minga_participant_t **parts; /* the event's participants, by party id */
     size_t nparts;
     minga_report_meeting_t *meetings;
