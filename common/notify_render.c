@@ -319,7 +319,11 @@ static void s_text(s_str_t *t, const minga_agenda_t *a, const minga_notify_conte
     char d1[80], d2[80], when[200];
     s_long_date(d1, sizeof d1, a->event.date_start, false);
     s_long_date(d2, sizeof d2, a->event.date_end, false);
-    if (a->event.date_end && a->event.date_start && strcmp(a->event.date_start, a->event.date_end))
+    const char *ds = a->event.date_start, *de = a->event.date_end;
+    if (de && ds && strcmp(ds, de) && strlen(ds) == 10 && strlen(de) == 10 &&
+        strncmp(ds, de, 8) == 0)
+        snprintf(when, sizeof when, "del %d al %s", atoi(ds + 8), d2); /* same month */
+    else if (de && ds && strcmp(ds, de))
         snprintf(when, sizeof when, "del %s al %s", d1, d2);
     else
         snprintf(when, sizeof when, "el %s", d1);
