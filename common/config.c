@@ -203,6 +203,42 @@ static int s_load_section(const char *file, zconfig_t *section, const minga_cfg_
     return 0;
 }
 
+/* The first line (from 1) at which the file stops being valid ZPL, found by parsing ever longer
+ * beginnings of it (zconfig reports the line only on its log); name receives the first word of
+ * that line. Returns 0 when no line is found. */
+static int s_syntax_line(const char *file, char *name, size_t cap)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return 0;
+    size_t size = 0, used = 0;
+    char *text = NULL, line[4096];
+    int lineno = 0, found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        size_t len = strlen(line);
+        if (used + len + 2 > size) {
+            size = (used + len + 2) * 2;
+            char *grown = realloc(text, size);
+            if (!grown)
+                break;
+            text = grown;
+        }
+        memcpy(text + used, line, len + 1);
+        used += len;
+        lineno++;
+        zconfig_t *probe = zconfig_str_load(text);
+        if (!probe) {
+            found = lineno;
+            size_t skip = strspn(line, " \t");
+            snprintf(name, cap, "%.*s", (int)strcspn(line + skip, " =\t\r\n"), line + skip);
+        }
+        zconfig_destroy(&probe);
+    }
+    free(text);
+    fclose(f);
+    return found;
+}
+
 int minga_config_load(const char *file, const minga_cfg_t *table, size_t n, void *dst, char *err,
                       size_t errcap)
 {
@@ -215,7 +251,12 @@ int minga_config_load(const char *file, const minga_cfg_t *table, size_t n, void
     fclose(f);
     zconfig_t *root = zconfig_load(file);
     if (!root) {
-        s_err(err, errcap, "%s: ZPL syntax error (the line is named on the line above)", file);
+        char name[128] = "";
+        int line = s_syntax_line(file, name, sizeof name);
+        s_err(err, errcap,
+              "%s:%d: %s: not valid ZPL (a section at the line's start, its keys indented by "
+              "exactly 4 spaces, KEY = VALUE, text in double quotes)",
+              file, line, name[0] ? name : "?");
         return MINGA_EFORMAT;
     }
     int rc = 0;
