@@ -3,7 +3,8 @@
 # whether the event is scored in 1, 4 or 64 shards, by 1 or by 3 match workers; a worker
 # killed in the middle of a shard (MINGA_MATCH_CRASH_SHARD) has its shard scored again by
 # another, with the same candidates; re-scoring with other weights replaces the event's
-# candidates whole (ranks 1..n per demand, as many rows as the summary says); the commands'
+# candidates whole (ranks 1..n per demand, as many rows as the summary says); a re-score of
+# unchanged data writes no candidate (worker log); the commands'
 # usage errors and a missing event exit 2 and 1.
 source "$(dirname "$0")/test_jobs_lib.bash"
 
@@ -32,6 +33,12 @@ for n in 4 64; do
     export_csv "$STORE/c.csv"
     cmp -s "$STORE/c1.csv" "$STORE/c.csv" || fail "$n shards by 1 worker differ from 1 shard"
 done
+# re-scoring unchanged data: the merge finds nothing to write
+merged=$(grep 'run merged' "$STORE/log/minga-match-worker-1.log" | tail -n 1)
+case "$merged" in
+*"0 written, 0 deleted"*) ;;
+*) fail "re-score of unchanged data: $merged" ;;
+esac
 
 m up --match-workers 3 --test-workers 0 >/dev/null
 expect_eq "match workers" "$(m workers --json | grep -c minga-match-worker)" 3
