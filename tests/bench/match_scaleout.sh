@@ -2,8 +2,9 @@
 # match_scaleout.sh: match.score through the broker — the default Jornada scored end to end
 # (enqueue to the last shard stored, `minga rueda score` wall time), and the scale-20 event
 # scored with 1 and with 2 match workers (speed-up), with the workers' peak RSS (VmHWM,
-# RssAnon, RssFile from /proc/PID/status) and their CPU time. Every run's export is checked
-# equal to the first one's.
+# RssAnon, RssFile from /proc/PID/status) and their CPU time, and the phases of the best
+# run's shards from the workers' logs (read, score, pack and store summed; the merge's wall
+# and CPU time: the serial part). Every run's export is checked equal to the first one's.
 #
 #   tests/bench/match_scaleout.sh [--out DIR] [--shards N] [--scale S] [--reps R]
 #
