@@ -5,11 +5,12 @@
 # parties' agendas and cannot be changed again; the timetable's revision grows with each
 # change; a slot or table without a meeting exits 1, bad arguments exit 2.
 source "$(dirname "$0")/test_jobs_lib.bash"
+source "$(dirname "$0")/sched_lib.bash"
 
 E=jornada-2026
 d=$STORE/x
 mkdir -p "$d"
-m demo >/dev/null 2>"$STORE/demo.err" || fail "minga demo: $(tail -5 "$STORE/demo.err")"
+sched_setup
 m export meetings --event "$E" --out "$d/m0.csv" 2>/dev/null
 rows=$(($(wc -l <"$d/m0.csv") - 1))
 row() { awk -F';' -v n="$1" 'NR == n + 1 { print $1, $4, $5, $6 }' "$d/m0.csv"; }

@@ -7,13 +7,14 @@
 # show as cancelled in its agenda; the cancelled pair is not put back; the late GAD gets
 # meetings in the holes; the independent checker finds every rule kept.
 source "$(dirname "$0")/test_jobs_lib.bash"
+source "$(dirname "$0")/sched_lib.bash"
 
 E=jornada-2026
 HERE=$(cd "$(dirname "$0")" && pwd)
 d=$STORE/x
 mkdir -p "$d"
 
-m demo >/dev/null 2>"$STORE/demo.err" || fail "minga demo: $(tail -5 "$STORE/demo.err")"
+sched_setup
 m export meetings --event "$E" --out "$d/before.csv" 2>/dev/null
 m export participants --event "$E" --out "$d/parts.csv" 2>/dev/null
 
@@ -39,7 +40,6 @@ awk -F';' -v OFS=';' -v c="$coop" 'NR > 1 && $1 == c { $6 = "1-24" } { print }' 
 printf '%s;gad;2;8;;;\n' "$late" >>"$d/parts2.csv"
 m import participants "$d/parts2.csv" --event "$E" >/dev/null || fail "import participants"
 
-m up --match-workers 1 --test-workers 0 >/dev/null 2>&1
 m rueda reschedule "$E" >"$d/resched.out" 2>"$d/resched.err" || fail "reschedule: $(cat "$d/resched.err")"
 grep -q "Reprogramación: .* reuniones se mantienen" "$d/resched.out" || fail "summary: $(cat "$d/resched.out")"
 m export meetings --event "$E" --out "$d/after.csv" 2>/dev/null

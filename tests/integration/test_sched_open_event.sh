@@ -5,19 +5,20 @@
 # required, and finds every rule kept; `minga agenda` of such a cooperante works and says it
 # is not registered through its counts.
 source "$(dirname "$0")/test_jobs_lib.bash"
+source "$(dirname "$0")/sched_lib.bash"
 
 E=jornada-2026
 HERE=$(cd "$(dirname "$0")" && pwd)
 d=$STORE/x
 mkdir -p "$d"
-m demo >/dev/null 2>"$STORE/demo.err" || fail "minga demo: $(tail -5 "$STORE/demo.err")"
+sched_setup
 m export events --out "$d/ev.csv" 2>/dev/null
 col=$(head -1 "$d/ev.csv" | tr ';' '\n' | grep -n '^asistencia_requerida$' | cut -d: -f1)
 [ -n "$col" ] || fail "no asistencia_requerida column"
 awk -F';' -v OFS=';' -v c="$col" 'NR > 1 { $c = "no" } { print }' "$d/ev.csv" >"$d/ev2.csv"
 m import events "$d/ev2.csv" >/dev/null || fail "import events"
-m up --match-workers 2 --test-workers 0 >/dev/null 2>&1
-m rueda run "$E" >"$d/run.out" 2>"$d/run.err" || fail "rueda run: $(tail -5 "$d/run.err")"
+m rueda score "$E" >/dev/null 2>"$d/run.err" || fail "rueda score: $(tail -5 "$d/run.err")"
+m rueda schedule "$E" >"$d/run.out" 2>"$d/run.err" || fail "rueda schedule: $(tail -5 "$d/run.err")"
 grep -q "^Cronograma de la rueda" "$d/run.out" || fail "no summary"
 for k in participants candidates meetings preferences; do
     m export "$k" --event "$E" --out "$d/$k.csv" 2>/dev/null

@@ -95,7 +95,7 @@ m rueda schedule >/dev/null 2>&1
 expect_eq "schedule without event" $? 2
 m rueda schedule "$E" --method best >/dev/null 2>&1
 expect_eq "schedule with a bad method" $? 2
-m up --match-workers 1 --test-workers 0 >/dev/null 2>&1
+m up --match-workers 1 --notify-workers 0 --report-workers 0 --test-workers 0 >/dev/null 2>&1
 m rueda schedule nope >/dev/null 2>&1
 expect_eq "schedule a missing event" $? 1
 set -e
