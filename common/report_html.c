@@ -44,7 +44,7 @@ static const char s_css[] =
     "svg .grid{stroke:#e2e8f0;stroke-width:1}svg .base{stroke:#4a5568;stroke-width:1}"
     "p.note{font-size:.9rem;color:#4a5568}"
     "@media print{body{max-width:none;padding:0;font-size:10pt}nav{display:none}"
-    "section{break-inside:avoid-page}"
+    "svg.chart,dl.kpi{break-inside:avoid}"
     "h2{break-after:avoid}table{break-inside:auto}thead{display:table-header-group}"
     "tr{break-inside:avoid}svg .bar{fill:#2b6cb0;print-color-adjust:exact;"
     "-webkit-print-color-adjust:exact}@page{size:A4;margin:15mm}}";
