@@ -11,7 +11,7 @@ the way a person sees them (DESIGN.md §8, issue 8):
 - informe.html loads in headless Chromium with no console message (its Content-Security-Policy
   makes any request a console error) and a screenshot that is not blank; it holds no
   reference out of the file; its figures (meetings, per province, Gini, gap) agree with totals
-  recomputed here from the exports;
+  recomputed here from the exports; printed to PDF by Chromium it holds every section;
 - the PDFs render with pdftoppm (pages counted, not blank); the text layer of an agenda holds
   the participant's name with its accents and its counterparts; a participant with no meeting
   gets an agenda that says so; the grid has the pages the venue needs.
@@ -258,6 +258,17 @@ def main():
     if not any(c[1] == (0x2b, 0x6c, 0xb0) and c[0] > 500 for c in blue):
         fail("no bar of the charts on the screenshot")
 
+    # printed (A4, the page's print CSS): every section is there
+    printed = os.path.join(STORE, "informe.pdf")
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                    "--user-data-dir=" + prof, "--no-pdf-header-footer",
+                    "--print-to-pdf=" + printed, "file://" + html_path],
+                   capture_output=True, timeout=90)
+    text = subprocess.run(["pdftotext", printed, "-"], capture_output=True, text=True,
+                          check=True).stdout
+    if pdf_pages(printed) < 5 or "Brecha de cobertura" not in text or \
+            "Cooperantes con más demandas cubiertas" not in text:
+        fail("informe.html printed: %d pages" % pdf_pages(printed))
     lap("chromium")
     # ---- PDF ----
     agendas_dir = os.path.join(d, "agendas")
