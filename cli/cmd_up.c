@@ -3,6 +3,8 @@
  * workers of each family whose binary stands next to `minga` — as background processes with
  * their pid in STORE/run/NAME.pid and their log in STORE/log/NAME.log. What runs is judged by
  * the pid files' locks (launch.h), never by a pid alone. Returns once the broker answers.
+ * Each process gets --store, the --config file (every program reads its own sections of it)
+ * and the global --log-level and --map-max when given.
  */
 #include "cli.h"
 
@@ -33,9 +35,11 @@ static const struct {
 #define S_NFAMILIES (sizeof s_families / sizeof s_families[0])
 
 typedef struct {
-    char store[PATH_MAX];   /* absolute, resolved */
-    char bindir[PATH_MAX];  /* where minga and the others are */
-    char config[PATH_MAX];  /* absolute --config, or "" */
+    char store[PATH_MAX];  /* absolute, resolved */
+    char bindir[PATH_MAX]; /* where minga and the others are */
+    char config[PATH_MAX]; /* absolute --config, or "" */
+    const char *pass[8];   /* global options every process takes: --log-level V, --map-max V */
+    int npass;
     int count[S_NFAMILIES]; /* workers wanted per family */
     int started, running;
 } s_up_t;
@@ -92,6 +96,13 @@ static int s_prepare(s_up_t *up, minga_cli_t *cli)
     exe[n] = 0;
     snprintf(up->bindir, sizeof up->bindir, "%s", dirname(exe));
     up->config[0] = 0;
+    for (int i = 0; i < cli->nglobals && up->npass < 8; i++)
+        if ((strcmp(cli->globals[i][0], "--log-level") == 0 ||
+             strcmp(cli->globals[i][0], "--map-max") == 0) &&
+            cli->globals[i][1]) {
+            up->pass[up->npass++] = cli->globals[i][0];
+            up->pass[up->npass++] = cli->globals[i][1];
+        }
     if (cli->config_file && !realpath(cli->config_file, up->config)) {
         fprintf(stderr, "minga up: configuration %s: %s\n", cli->config_file, strerror(errno));
         return -1;
@@ -144,10 +155,12 @@ static int s_start(s_up_t *up, const char *name, const char *bin, const char *co
         return 0;
     }
     unlink(pidfile);
-    const char *argv[16] = {exe, "--store", up->store};
+    const char *argv[24] = {exe, "--store", up->store};
     int argc = 3;
     for (int i = 0; extra && extra[i] && argc < 12; i++)
         argv[argc++] = extra[i];
+    for (int i = 0; i < up->npass; i++)
+        argv[argc++] = up->pass[i];
     if (up->config[0]) {
         argv[argc++] = "--config";
         argv[argc++] = up->config;
