@@ -248,8 +248,22 @@ int minga_config_load(const char *file, const minga_cfg_t *table, size_t n, void
         s_err(err, errcap, "%s: %s", file, strerror(e));
         return -e;
     }
+    /* read here and parsed from memory: zconfig_load() leaks its zfile on a syntax error */
+    char *text = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&text, &size);
+    char buf[4096];
+    size_t got;
+    while (mem && (got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, mem);
     fclose(f);
-    zconfig_t *root = zconfig_load(file);
+    if (!mem || fclose(mem) != 0) {
+        free(text);
+        s_err(err, errcap, "%s: out of memory", file);
+        return MINGA_ENOMEM;
+    }
+    zconfig_t *root = zconfig_str_load(text);
+    free(text);
     if (!root) {
         char name[128] = "";
         int line = s_syntax_line(file, name, sizeof name);
