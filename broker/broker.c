@@ -1730,7 +1730,8 @@ const minga_cfg_t broker_config_table[] = {
     S_CFG_S(workers, "workers", "worker endpoint (default ipc://STORE/run/workers)"),
     S_CFG_S(events, "events", "events endpoint (default ipc://STORE/run/events)"),
     S_CFG_S(metrics, "metrics",
-            "Prometheus metrics address host:port, port 0 a free one, or off (default " BK_METRICS_DEFAULT ")"),
+            "Prometheus metrics address host:port, port 0 a free one, or off "
+            "(default " BK_METRICS_DEFAULT ")"),
 };
 const size_t broker_config_count = sizeof broker_config_table / sizeof broker_config_table[0];
 

@@ -19,8 +19,9 @@ typedef struct {
     uint64_t max_body, credit, result_retention_s, batch_max;
     char *job_types;                  /* known job types, separated by spaces or commas */
     char *clients, *workers, *events; /* endpoints; NULL = ipc://STORE/run/NAME */
-    char *metrics; /* Prometheus metrics: host:port (port 0: a free one), or "off" */
     const minga_curve_t *curve;       /* CurveZMQ of the tcp:// endpoints (borrowed; NULL: off) */
+    /* Prometheus metrics (metrics.h): host:port (port 0: a free one), or "off" */
+    char *metrics;
 } broker_config_t;
 
 /* The settings: file keys broker/NAME, flags --NAME-WITH-DASHES. */
