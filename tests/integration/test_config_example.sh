@@ -1,7 +1,7 @@
 #!/bin/bash
 # deploy/minga.cfg.example is complete and true: every key it holds is read by the real loader
 # of each program (minga, minga-broker, the workers start with it and run a job); every key but
-# the match weights has a "flags:" line whose flags each appear in the --help of their
+# the match weights has a "opciones:" line whose flags each appear in the --help of their
 # program; every setting a program's --help lists (section/key) is in the example.
 set -u
 B=${MINGA_BIN:+$MINGA_BIN/}
@@ -25,14 +25,14 @@ for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     if re.match(r"^\S", line) and not line.startswith("#"):
         section, flags = line.strip(), None
         continue
-    m = re.match(r"^    #\s+flags:\s*(.*)$", line)
+    m = re.match(r"^    #\s+opciones:\s*(.*)$", line)
     if m:
         flags = m.group(1).strip()
         continue
     m = re.match(r"^    ([a-z_]+) = (.*)$", line)
     if m:
         if section != "match" and not flags:
-            sys.exit("line %d: %s/%s has no flags: line" % (n, section, m.group(1)))
+            sys.exit("line %d: %s/%s has no opciones: line" % (n, section, m.group(1)))
         print("%s/%s\t%s" % (section, m.group(1), flags or ""))
         flags = None
 PY
