@@ -241,7 +241,7 @@ def main():
     prof = os.path.join(STORE, "chromium")
     p = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
                         "--user-data-dir=" + prof, "--enable-logging=stderr", "--v=0",
-                        "--window-size=1024,3000", "--screenshot=" + shot,
+                        "--window-size=1024,2000", "--screenshot=" + shot,
                         "file://" + html_path], capture_output=True, text=True, timeout=90)
     console = [l for l in p.stderr.splitlines() if ":CONSOLE" in l]
     if console:
@@ -252,7 +252,7 @@ def main():
     img = Image.open(shot).convert("L")
     hist = img.histogram()
     dark = sum(hist[:200]) / float(img.size[0] * img.size[1])
-    if img.size != (1024, 3000) or dark < 0.01:
+    if img.size != (1024, 2000) or dark < 0.01:
         fail("screenshot %s looks blank (%.4f dark)" % (img.size, dark))
     blue = Image.open(shot).convert("RGB").getcolors(1 << 20)
     if not any(c[1] == (0x2b, 0x6c, 0xb0) and c[0] > 500 for c in blue):
