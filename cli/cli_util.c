@@ -89,7 +89,7 @@ bool minga_cli_is_global(const char *name, bool *flag_only)
 {
     void *dst;
     *flag_only = strcmp(name, "--no-curve") == 0;
-    return *flag_only || strcmp(name, "--server-key") == 0 ||
+    return *flag_only || strcmp(name, "--server-key") == 0 || strcmp(name, "--set") == 0 ||
            (strncmp(name, "--", 2) == 0 && s_global_setting(name + 2, &dst) != NULL);
 }
 
@@ -113,6 +113,16 @@ int minga_cli_settings(minga_cli_t *cli, bool store_given, bool timeout_given)
     char err[1024];
     minga_curve_init(&s_curve);
     s_client.timeout_s = 10;
+    bool sets = false;
+    for (int i = 0; i < cli->nglobals; i++)
+        if (strcmp(cli->globals[i][0], "--set") == 0) {
+            if (minga_config_override(cli->globals[i][1], err, sizeof err) != 0)
+                return minga_cli_usage(NULL, "%s", err);
+            sets = true;
+        }
+    /* an override applies where a file is read: without --config, an empty one */
+    if (sets && !cli->config_file)
+        cli->config_file = "/dev/null";
     if (cli->config_file && s_load_settings(cli->config_file, err, sizeof err) != 0) {
         fprintf(stderr, "minga: %s\n", err);
         return MINGA_EXIT_USAGE;
@@ -121,7 +131,7 @@ int minga_cli_settings(minga_cli_t *cli, bool store_given, bool timeout_given)
         const char *name = cli->globals[i][0], *value = cli->globals[i][1];
         char *argv[] = {(char *)name, (char *)value, NULL};
         int at = 0;
-        if (minga_curve_flag(&s_curve, value ? 2 : 1, argv, &at) == 1)
+        if (strcmp(name, "--set") == 0 || minga_curve_flag(&s_curve, value ? 2 : 1, argv, &at) == 1)
             continue;
         void *dst = NULL;
         const minga_cfg_t *s = s_global_setting(name + 2, &dst);

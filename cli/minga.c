@@ -55,6 +55,8 @@ static void s_print_main_help(void)
            "  --curve on|off     CurveZMQ en extremos tcp:// (on); --no-curve = off\n"
            "  --log-level NIVEL  debug, info, warn o error (info)\n"
            "  --map-max BYTES    tamaño máximo del mapa del almacén (64 GiB)\n"
+           "  --set SECCIÓN/CLAVE=VALOR  cualquier ajuste de --config (p. ej. los pesos:\n"
+           "                     --set match/sector_dac=4000); gana al archivo\n"
            "  -h, --help         esta ayuda; «minga ORDEN --help» describe cada orden\n"
            "  --version          versión de Minga\n\n"
            "Órdenes:\n");

@@ -176,6 +176,54 @@ bool minga_config_known(const char *path)
     return false;
 }
 
+/* The overrides of minga_config_override(), "section/key=value" each. */
+#define S_MAX_OVERRIDES 64
+static char *s_overrides[S_MAX_OVERRIDES];
+static size_t s_noverrides;
+
+int minga_config_override(const char *assignment, char *err, size_t errcap)
+{
+    const char *eq = strchr(assignment, '=');
+    char path[256];
+    if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof path) {
+        s_err(err, errcap, "--set %s: write SECTION/KEY=VALUE", assignment);
+        return MINGA_EINVAL;
+    }
+    snprintf(path, sizeof path, "%.*s", (int)(eq - assignment), assignment);
+    if (!minga_config_known(path)) {
+        s_err(err, errcap, "--set %s: unknown key", path);
+        return MINGA_EINVAL;
+    }
+    if (s_noverrides >= S_MAX_OVERRIDES) {
+        s_err(err, errcap, "--set %s: more than %d", path, S_MAX_OVERRIDES);
+        return MINGA_EINVAL;
+    }
+    if (!(s_overrides[s_noverrides] = strdup(assignment))) {
+        s_err(err, errcap, "out of memory");
+        return MINGA_ENOMEM;
+    }
+    s_noverrides++;
+    return 0;
+}
+
+/* Applies the overrides that belong to table. */
+static int s_apply_overrides(const minga_cfg_t *table, size_t n, void *dst, char *err,
+                             size_t errcap)
+{
+    char msg[512];
+    for (size_t i = 0; i < s_noverrides; i++) {
+        const char *eq = strchr(s_overrides[i], '=');
+        for (size_t j = 0; j < n; j++)
+            if (strlen(table[j].path) == (size_t)(eq - s_overrides[i]) &&
+                strncmp(table[j].path, s_overrides[i], (size_t)(eq - s_overrides[i])) == 0 &&
+                minga_config_set(&table[j], dst, eq + 1, msg, sizeof msg) != 0) {
+                s_err(err, errcap, "--set %s", msg);
+                return MINGA_EINVAL;
+            }
+    }
+    return 0;
+}
+
 /* Checks and applies every key of one section. */
 static int s_load_section(const char *file, zconfig_t *section, const minga_cfg_t *table, size_t n,
                           void *dst, char *err, size_t errcap)
@@ -286,6 +334,8 @@ int minga_config_load(const char *file, const minga_cfg_t *table, size_t n, void
             rc = s_load_section(file, sec, table, n, dst, err, errcap);
     }
     zconfig_destroy(&root);
+    if (rc == 0)
+        rc = s_apply_overrides(table, n, dst, err, errcap);
     return rc;
 }
 

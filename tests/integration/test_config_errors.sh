@@ -49,6 +49,11 @@ printf 'broker\n    heartbeat_ms = 500\n    lease_ms = "abc\n' > "$S/quote.cfg"
 programs "$S/quote.cfg" 3 "lease_ms: not valid ZPL"
 printf 'broker\n    heartbeat_ms = 500\n  lease_ms = 3\n' > "$S/indent.cfg"
 programs "$S/indent.cfg" 3 "lease_ms: not valid ZPL"
+# --set SECTION/KEY=VALUE: a key no program knows, or a bad value, is a usage error
+out=$("${B}minga" --store "$S/st" --set match/sector_dacc=1 codes kinds 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "match/sector_dacc: unknown key" || fail "--set unknown: $rc $out"
+out=$("${B}minga" --store "$S/st" --set client/timeout_s=soon codes kinds 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "client/timeout_s: 'soon'" || fail "--set bad value: $rc $out"
 # a missing file names it
 out=$("${B}minga" --store "$S/st" --config "$S/nope.cfg" codes kinds 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "nope.cfg" || fail "missing file: $rc $out"

@@ -203,6 +203,18 @@ static void test_config_keys(void **state)
     char file[512];
     snprintf(file, sizeof file, "%s/deploy/minga.cfg.example", MINGA_SOURCE_DIR);
     assert_int_equal(minga_config_load(file, t, 0, &c, err, sizeof err), 0);
+    /* --set: applied after the file, to the tables that hold the key */
+    assert_int_equal(minga_config_override("curve/nope=1", err, sizeof err), MINGA_EINVAL);
+    assert_non_null(strstr(err, "curve/nope"));
+    assert_int_equal(minga_config_override("curve/enabled", err, sizeof err), MINGA_EINVAL);
+    assert_int_equal(minga_config_override("curve/enabled=off", err, sizeof err), 0);
+    assert_int_equal(minga_config_override("curve/client_certs=/etc/x", err, sizeof err), 0);
+    assert_int_equal(minga_config_load(file, t, n, &c, err, sizeof err), 0);
+    assert_int_equal(c.enabled, 0);
+    assert_string_equal(c.client_certs, "/etc/x");
+    assert_int_equal(minga_config_override("curve/enabled=perhaps", err, sizeof err), 0);
+    assert_int_equal(minga_config_load(file, t, n, &c, err, sizeof err), MINGA_EINVAL);
+    assert_non_null(strstr(err, "--set curve/enabled: 'perhaps'"));
     minga_curve_free(&c);
 }
 

@@ -41,6 +41,12 @@ typedef struct {
 int minga_config_load(const char *file, const minga_cfg_t *table, size_t n, void *dst, char *err,
                       size_t errcap);
 
+/* Adds a process-wide override "section/key=value" (text copied), applied by every later
+ * minga_config_load() of a table holding that key, after the file: the command line's
+ * `--set SECTION/KEY=VALUE`, for settings that have no flag of their own (the match weights).
+ * Returns 0, or MINGA_EINVAL with err naming what is wrong (no '=', a key no program knows). */
+int minga_config_override(const char *assignment, char *err, size_t errcap);
+
 /* True when path ("section/key") is a setting of some Minga program: the broker, the worker
  * runtime, the command line (client, curve, store, log) or a worker family (match, smtp). */
 bool minga_config_known(const char *path);
