@@ -69,10 +69,13 @@ static void s_tally_print(const s_tally_t *t, const char *title, size_t total)
     int width = 0;
     for (size_t i = 0; i < t->n && i < 128; i++) {
         const char *l = t->codes[i].label;
-        if (t->list == MINGA_CL_COMPETENCY) /* "d) Prestar los servicios públicos de agua…" */
-            snprintf(labels[i], sizeof labels[i], "%s) %.44s%s", t->codes[i].code, l,
-                     strlen(l) > 44 ? "…" : "");
-        else
+        if (t->list == MINGA_CL_COMPETENCY) { /* "d) Prestar los servicios públicos de agua…" */
+            int cut = strlen(l) > 44 ? 44 : (int)strlen(l);
+            while (cut > 0 && ((unsigned char)l[cut] & 0xC0) == 0x80)
+                cut--; /* never in the middle of a UTF-8 character */
+            snprintf(labels[i], sizeof labels[i], "%s) %.*s%s", t->codes[i].code, cut, l,
+                     l[cut] ? "…" : "");
+        } else
             snprintf(labels[i], sizeof labels[i], "%s", l);
         if (t->counts[i] && s_chars(labels[i]) > width)
             width = s_chars(labels[i]);

@@ -137,8 +137,12 @@ static void s_draw(uint64_t id, minga_job_state_t state, const minga_progress_t 
     for (unsigned i = 0; i < WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = 0;
-    fprintf(stderr, "\r\033[Ktrabajo %" PRIu64 " [%s] %3u%% %-8s %.40s", id, bar, pct,
-            minga_job_state_name(state), text);
+    int cut = (int)strnlen(text, 41);
+    if (cut > 40)
+        for (cut = 40; cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80;)
+            cut--; /* never in the middle of a UTF-8 character */
+    fprintf(stderr, "\r\033[Ktrabajo %" PRIu64 " [%s] %3u%% %-8s %.*s", id, bar, pct,
+            minga_job_state_name(state), cut, text);
     fflush(stderr);
     view->drawn = true;
 }

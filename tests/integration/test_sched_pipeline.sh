@@ -12,6 +12,8 @@ E=jornada-2026
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 m demo >"$STORE/demo.out" 2>"$STORE/demo.err" || fail "minga demo: $(tail -5 "$STORE/demo.err")"
+iconv -f UTF-8 -t UTF-8 "$STORE/demo.out" >/dev/null 2>&1 || fail "demo: stdout is not valid UTF-8"
+iconv -f UTF-8 -t UTF-8 "$STORE/demo.err" >/dev/null 2>&1 || fail "demo: stderr is not valid UTF-8"
 grep -q "^Cronograma de la rueda $E (revisión 1):" "$STORE/demo.out" ||
     fail "demo: no schedule summary: $(tail -20 "$STORE/demo.out")"
 grep -q "GAD con su mínimo: " "$STORE/demo.out" || fail "demo: no GADs at minimum line"
