@@ -136,10 +136,12 @@ static void s_header(s_screen_t *sc, const minga_cli_t *cli, const json_t *stats
         snprintf(c, sizeof c, "sin datos aún");
     else
         snprintf(c, sizeof c, "%s trabajos/s", s_dec(a, sizeof a, rate));
-    s_line(sc, "rendimiento (últimos %d s): %s · terminados %lld · muertos %lld · cancelados %lld",
-           S_WINDOW_S, c, s_int(t, "done"), s_int(t, "dead"), s_int(t, "cancelled"));
-    s_line(sc, "encolados %lld · reintentos %lld · devueltos %lld · leases vencidos %lld",
-           s_int(t, "enqueued"), s_int(t, "failed"), s_int(t, "released"), s_int(t, "expired"));
+    s_line(sc, "rendimiento (últimos %d s): %s · terminados %lld · muertos %lld", S_WINDOW_S, c,
+           s_int(t, "done"), s_int(t, "dead"));
+    s_line(sc,
+           "encolados %lld · cancelados %lld · reintentos %lld · devueltos %lld · vencidos %lld",
+           s_int(t, "enqueued"), s_int(t, "cancelled"), s_int(t, "failed"), s_int(t, "released"),
+           s_int(t, "expired"));
 }
 
 static void s_queues(s_screen_t *sc, const json_t *stats, int room)
