@@ -312,10 +312,13 @@ static void s_header_addr(s_buf_t *b, const char *name, const char *display, con
         return;
     }
     bool ascii = true;
-    for (const char *c = clean; *c; c++)
+    size_t quoted = 2; /* the quoted string's length: its quotes, its text, its escapes */
+    for (const char *c = clean; *c; c++) {
         if ((unsigned char)*c >= 0x7f)
             ascii = false;
-    if (ascii && strlen(name) + strlen(clean) + strlen(addr) + 8 <= 78 && !strstr(clean, "=?")) {
+        quoted += 1 + (*c == '"' || *c == '\\');
+    }
+    if (ascii && strlen(name) + 2 + quoted + 1 + strlen(addr) + 2 <= 78 && !strstr(clean, "=?")) {
         s_printf(b, "%s: \"", name);
         for (const char *c = clean; *c; c++) {
             if (*c == '"' || *c == '\\')

@@ -613,7 +613,7 @@ void minga_notify_summary_print(FILE *out, const char *event, const minga_job_t 
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
         size_t off = 0;
-        if (jobs[i].result &&
+        if (jobs[i].result && minga_mp_validate(jobs[i].result, jobs[i].result_len, 4) == 0 &&
             msgpack_unpack_next(&up, (const char *)jobs[i].result, jobs[i].result_len, &off) ==
                 MSGPACK_UNPACK_SUCCESS) {
             const msgpack_object *o = &up.data;

@@ -253,7 +253,8 @@ static int s_carry_cancelled(minga_notify_content_t *c, size_t nstanding, const 
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = 0;
-    if (msgpack_unpack_next(&up, (const char *)prev, prev_len, &off) != MSGPACK_UNPACK_SUCCESS ||
+    if (minga_mp_validate(prev, prev_len, 4) != 0 ||
+        msgpack_unpack_next(&up, (const char *)prev, prev_len, &off) != MSGPACK_UNPACK_SUCCESS ||
         up.data.type != MSGPACK_OBJECT_ARRAY)
         goto done;
     for (uint32_t i = 0; i < up.data.via.array.size && rc == 0; i++) {

@@ -160,6 +160,7 @@ static int s_copy_bytes(const msgpack_object *o, uint8_t **dst, size_t *len)
 
 int minga_outbox_decode(const void *buf, size_t len, minga_outbox_t *r)
 {
+    /* untrusted: declared lengths are checked against the bytes before msgpack-c allocates */
     memset(r, 0, sizeof *r);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
@@ -167,7 +168,8 @@ int minga_outbox_decode(const void *buf, size_t len, minga_outbox_t *r)
     const msgpack_object *f[F_N];
     char err[256];
     int rc = MINGA_EFORMAT;
-    if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
+    if (minga_mp_validate(buf, len, 8) != 0 ||
+        msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len ||
         minga_pfields(&up.data, s_fields, F_N, f, false, err, sizeof err) != 0)
         goto done;
     if (minga_pobj_uint(f[F_V], 0) > MINGA_OUTBOX_VERSION) {

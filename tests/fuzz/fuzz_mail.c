@@ -6,7 +6,8 @@
  * may fail, but must not crash, leak or read out of bounds; when it succeeds, encode and
  * decode again must give the same record. Mode 1: the rest is split at NUL bytes into a
  * display name, a subject, an address and a body; a rendered message must keep every header
- * line under 79 octets, end every line with CRLF, hold exactly one To, one Subject and no Bcc,
+ * line under 79 octets (a line that is only "To: <address>" or " <address>" may be as long as
+ * the address, at most 254), end every line with CRLF, hold exactly one To, one Subject and no Bcc,
  * and an address that minga_mail_addr_valid() refuses must be refused by the render.
  */
 #include "minga/error.h"
@@ -14,6 +15,7 @@
 #include "minga/outbox.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,17 +40,24 @@ static void s_outbox(const uint8_t *data, size_t size)
     minga_outbox_clear(&d);
 }
 
-/* Checks the header block of msg: line lengths, CRLF, one To, one Subject, no Bcc. */
-static void s_check_headers(const char *msg)
+/* Checks the header block of msg: line lengths (at most 78 octets, but for a line that holds
+ * only a long address: at most 998), CRLF, one To, one Subject, no Bcc. */
+static void s_check_headers(const char *msg, const char *addr)
 {
+    char bracketed[300];
+    snprintf(bracketed, sizeof bracketed, "<%s>", addr);
     const char *end = strstr(msg, "\r\n\r\n");
     if (!end)
         abort();
     int to = 0, subject = 0;
     for (const char *p = msg; p <= end;) {
         const char *eol = strstr(p, "\r\n");
-        if (!eol || (size_t)(eol - p) > 78 || memchr(p, '\n', (size_t)(eol - p)) ||
-            memchr(p, '\r', (size_t)(eol - p)))
+        size_t n = eol ? (size_t)(eol - p) : 0;
+        if (!eol || n > 998 || memchr(p, '\n', n) || memchr(p, '\r', n))
+            abort();
+        if (n > 78 && !(n >= strlen(bracketed) &&
+                        memcmp(eol - strlen(bracketed), bracketed, strlen(bracketed)) == 0 &&
+                        n - strlen(bracketed) <= 4))
             abort();
         if (strncasecmp(p, "To:", 3) == 0)
             to++;
@@ -96,7 +105,7 @@ static void s_mail(const uint8_t *data, size_t size)
     } else if (rc == 0) {
         if (strlen(out) != len)
             abort();
-        s_check_headers(out);
+        s_check_headers(out, piece[2]);
     }
     free(out);
     char *clean = minga_mail_clean(piece[0], 64);
