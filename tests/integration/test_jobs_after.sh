@@ -4,7 +4,7 @@
 source "$(dirname "$0")/test_jobs_lib.bash"
 
 up --test-workers 2 >/dev/null
-a=$(m submit test.echo --json '{"sleep_ms": 600}')
+a=$(m submit test.echo --json '{"sleep_ms": 3000}') # long enough to see the child wait, even under ASan
 b=$(m submit test.echo --json '{"sleep_ms": 100}')
 c=$(m submit test.echo --after "$a" "$b" --json '{"child": true}')
 expect_eq "child waits" "$(jfield "$c" .state)" waiting
