@@ -15,9 +15,9 @@
  * schedule enqueues one match.schedule job (a whole new timetable), reschedule one that keeps
  * the meetings still valid and fills the holes; both wait and print the Spanish summary.
  * run enqueues the whole pipeline as one batch: the stages of s_stages (score shards, then the
- * schedule that depends on all of them, then whatever later stages the table lists, each
- * depending on every job of the stage before), waits stage by stage and prints each stage's
- * summary. Subcommands and stages are tables.
+ * schedule that depends on all of them, then the notify and report jobs, each depending on
+ * the schedule: DESIGN.md §4), waits stage by stage and prints each stage's summary.
+ * Subcommands and stages are tables.
  */
 #include "cli.h"
 
@@ -405,6 +405,7 @@ typedef struct {
 typedef struct {
     const char *name;  /* "score" */
     const char *label; /* Spanish, for the progress lines */
+    int parent;        /* the stage whose jobs this one's wait for, or -1 */
     int (*add)(s_run_t *run);
     void (*summary)(s_run_t *run, const minga_job_t *jobs, size_t n);
 } s_stage_t;
@@ -478,22 +479,22 @@ static void s_stage_report_summary(s_run_t *run, const minga_job_t *jobs, size_t
 }
 
 static const s_stage_t s_stages[] = {
-    {"score", "puntuación", s_stage_score_add, s_stage_score_summary},
-    {"schedule", "cronograma", s_stage_schedule_add, s_stage_schedule_summary},
-    {"notify", "agendas por correo", s_stage_notify_add, s_stage_notify_summary},
-    {"report", "informes", s_stage_report_add, s_stage_report_summary},
+    {"score", "puntuación", -1, s_stage_score_add, s_stage_score_summary},
+    {"schedule", "cronograma", 0, s_stage_schedule_add, s_stage_schedule_summary},
+    {"notify", "agendas por correo", 1, s_stage_notify_add, s_stage_notify_summary},
+    {"report", "informes", 1, s_stage_report_add, s_stage_report_summary},
 };
 #define S_NSTAGES (sizeof s_stages / sizeof s_stages[0])
 
-/* Every spec in [first, end) depends on every spec in [pfirst, first). */
-static int s_after(s_run_t *run, size_t pfirst, size_t first)
+/* Every spec in [first, end) depends on every spec in [pfirst, pend). */
+static int s_after(s_run_t *run, size_t pfirst, size_t pend, size_t first)
 {
     for (size_t i = first; i < run->n; i++) {
         minga_jobspec_t *spec = &run->specs[i];
-        spec->after = malloc((first - pfirst ? first - pfirst : 1) * sizeof *spec->after);
+        spec->after = malloc((pend - pfirst ? pend - pfirst : 1) * sizeof *spec->after);
         if (!spec->after)
             return MINGA_ENOMEM;
-        for (size_t j = pfirst; j < first; j++)
+        for (size_t j = pfirst; j < pend; j++)
             spec->after[spec->nafter++] = (uint32_t)j;
     }
     return 0;
@@ -552,7 +553,9 @@ static int s_run(minga_cli_t *cli, int argc, char **argv)
     run.gen = minga_now_ms() << 12 | ((uint64_t)getpid() & 0xfff);
     for (size_t st = 0; st < S_NSTAGES; st++) {
         first[st] = run.n;
-        if (s_stages[st].add(&run) != 0 || (st > 0 && s_after(&run, first[st - 1], first[st]) != 0))
+        int parent = s_stages[st].parent;
+        if (s_stages[st].add(&run) != 0 ||
+            (parent >= 0 && s_after(&run, first[parent], first[parent + 1], first[st]) != 0))
             goto done;
     }
     first[S_NSTAGES] = run.n;

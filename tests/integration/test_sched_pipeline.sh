@@ -108,6 +108,12 @@ m rueda run "$E" --detach >"$d/ids" || fail "run --detach"
 sched=$(sed -n 9p "$d/ids")
 expect_eq "schedule job type" "$(jfield "$sched" .type)" "match.schedule"
 expect_eq "schedule parents" "$(jfield "$sched" '.parents | length')" 8
+# notify and report both wait for the schedule alone (DESIGN.md §4), not for each other
+for k in 10 11; do
+    j=$(sed -n ${k}p "$d/ids")
+    [ -n "$j" ] || fail "run --detach: no job $k"
+    expect_eq "parents of job $k ($(jfield "$j" .type))" "$(jfield "$j" '.parents | map(tostring) | join(",")')" "$sched"
+done
 expect_eq "schedule job" "$(m wait "$sched")" "$sched done"
 expect_eq "revision" "$(jfield "$sched" .result.revision)" 2
 expect_eq "same meetings" "$(jfield "$sched" .result.meetings)" "$rows"
