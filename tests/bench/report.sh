@@ -153,4 +153,5 @@ thread, %.1f s, is what the agendas cost on a core of their own, whatever the lo
 Raw figures: [report.json](report.json).
 """ % (ok, j["agendas_ms"] / 1000.0, j["worker_cpu_s"]))
 PY
+/usr/bin/python3 "$(dirname "$0")/flat_json.py" "$out/report.json" # flat, for tools
 cat "$out/report.md"
