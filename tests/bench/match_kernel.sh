@@ -98,7 +98,6 @@ for t in tags:
                                  "vector_over_scalar": round(v / k["kernel_scalar"]["pairs_per_s"], 2)}}
     ok = ok and k["equal"] and k["numpy_equal"] is True
 res["all_results_equal"] = ok
-json.dump(res, open(f"{out}/match.json", "w"), indent=2)
 rows = []
 for t in tags:
     r = res["runs"][t]; k = r["kernel"]; n = r["numpy"]
@@ -159,6 +158,12 @@ if os.path.exists(so):
 """
 md += NOTES
 open(f"{out}/match.md", "w").write(md)
+# match.json: the same figures, flat (name -> value) for tools; the scale-out's under scaleout_
+sys.path.insert(0, os.path.dirname(os.path.abspath(out)))  # tests/bench
+from flat_json import flat
+if os.path.exists(so):
+    res["scaleout"] = json.load(open(so))
+json.dump(flat(res), open(f"{out}/match.json", "w"), indent=1)
 print(md)
 sys.exit(0 if ok else 1)
 EOF
