@@ -150,6 +150,9 @@ static void s_rect(s_doc_t *doc, double x, double y, double w, double h, unsigne
 
 /* g_markup_printf_escaped into a fixed buffer. */
 static const char *s_markup(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static const char *s_markup(char *buf, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
