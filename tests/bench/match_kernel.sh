@@ -157,6 +157,9 @@ if os.path.exists(so):
   bounds the speed-up)
 """
 md += NOTES
+extra = os.path.join(os.path.dirname(os.path.abspath(out)), "match_notes.md")  # by hand
+if os.path.exists(extra):
+    md += "\n" + "".join(l for l in open(extra) if not l.startswith("<!--")).lstrip("\n")
 open(f"{out}/match.md", "w").write(md)
 # match.json: the same figures, flat (name -> value) for tools; the scale-out's under scaleout_
 sys.path.insert(0, os.path.dirname(os.path.abspath(out)))  # tests/bench
