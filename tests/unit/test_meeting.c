@@ -8,6 +8,7 @@
  * agendas and the list of parties consistent with the timetable.
  */
 #include "minga/agenda.h"
+#include "demo_store.h"
 #include "minga/demo.h"
 #include "minga/error.h"
 #include "minga/io.h"
@@ -34,31 +35,12 @@ static minga_store_t *s_store;
 static int s_setup(void **state)
 {
     (void)state;
-    char data[64], err[256];
-    snprintf(s_dir, sizeof s_dir, "/tmp/minga-XXXXXX");
-    snprintf(data, sizeof data, "/tmp/minga-d-XXXXXX");
-    if (!mkdtemp(s_dir) || !mkdtemp(data))
+    if (minga_test_demo_store(s_dir, sizeof s_dir, 0.2, E, &s_store) != 0)
         return -1;
-    if (minga_demo_write(data, MINGA_DEMO_SEED, 0.2, NULL, err, sizeof err) != 0 ||
-        minga_store_open(&s_store, s_dir, MINGA_STORE_CREATE) != 0)
-        return -1;
-    size_t n;
-    const minga_rtype_t *const *all = minga_rtypes(&n);
-    for (size_t i = 0; i < n; i++) {
-        char path[128];
-        snprintf(path, sizeof path, "%s/%s.csv", data, all[i]->kind);
-        minga_import_opts_t opts = {.event = all[i]->per_event ? E : NULL};
-        minga_import_report_t rep;
-        int rc = minga_import_file(s_store, all[i], path, &opts, &rep);
-        minga_import_report_clear(&rep);
-        unlink(path);
-        if (rc)
-            return -1;
-    }
-    rmdir(data);
     minga_match_shard_t job = {E, 1, 0, 1, NULL, NULL, {0}};
     minga_match_config_defaults(&job.cfg);
     minga_match_shard_result_t res;
+    char err[256];
     return minga_match_run_shard(s_store, &job, NULL, NULL, &res, err, sizeof err);
 }
 

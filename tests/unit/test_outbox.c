@@ -8,6 +8,7 @@
  * parties of that meeting get a new version, whose .ics marks it CANCELLED.
  */
 #include "minga/agenda.h"
+#include "demo_store.h"
 #include "minga/demo.h"
 #include "minga/error.h"
 #include "minga/io.h"
@@ -77,28 +78,8 @@ static int s_pick(s_pick_t *k)
 static int s_setup(void **state)
 {
     (void)state;
-    char data[64], err[256];
-    snprintf(s_dir, sizeof s_dir, "/tmp/minga-XXXXXX");
-    snprintf(data, sizeof data, "/tmp/minga-d-XXXXXX");
-    if (!mkdtemp(s_dir) || !mkdtemp(data))
+    if (minga_test_demo_store(s_dir, sizeof s_dir, 0.2, S_EVENT, &s_store) != 0)
         return -1;
-    if (minga_demo_write(data, MINGA_DEMO_SEED, 0.2, NULL, err, sizeof err) != 0 ||
-        minga_store_open(&s_store, s_dir, MINGA_STORE_CREATE) != 0)
-        return -1;
-    size_t n;
-    const minga_rtype_t *const *all = minga_rtypes(&n);
-    for (size_t i = 0; i < n; i++) {
-        char path[128];
-        snprintf(path, sizeof path, "%s/%s.csv", data, all[i]->kind);
-        minga_import_opts_t opts = {.event = all[i]->per_event ? S_EVENT : NULL};
-        minga_import_report_t rep;
-        int rc = minga_import_file(s_store, all[i], path, &opts, &rep);
-        minga_import_report_clear(&rep);
-        unlink(path);
-        if (rc)
-            return -1;
-    }
-    rmdir(data);
     s_pick_t k = {0, 0};
     if (s_pick(&k) != 0 || k.ngad < S_MEETINGS || k.ncoop < 4)
         return -1;
@@ -118,6 +99,7 @@ static int s_setup(void **state)
     sum.meetings = S_MEETINGS;
     if (minga_meeting_replace(s_store, S_EVENT, m, S_MEETINGS, &sum, false) != 0)
         return -1;
+    char err[256];
     if (minga_smtp_config_load(&s_smtp, NULL, err, sizeof err) != 0)
         return -1;
     free(s_smtp.host);
