@@ -891,6 +891,18 @@ static struct {
     minga_quick_fn *fn;
 } s_quick[MINGA_WORKER_MAX_QUICK];
 
+const char *minga_worker_option_peek(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
+            return argv[i] + n + 1;
+    }
+    return NULL;
+}
+
 int minga_worker_set_quick(const char *type, minga_quick_fn *fn)
 {
     for (size_t i = 0; i < MINGA_WORKER_MAX_QUICK; i++)

@@ -39,19 +39,6 @@
 static const char *s_store_dir;
 static minga_match_config_t s_cfg;
 
-/* Reads "--NAME V" / "--NAME=V" from argv without consuming it. */
-static const char *s_peek(int argc, char **argv, const char *name)
-{
-    size_t n = strlen(name);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
-            return argv[i] + n + 1;
-    }
-    return NULL;
-}
-
 typedef struct {
     minga_task_t *task;
     uint32_t shard;
@@ -222,12 +209,13 @@ static minga_handler_t s_handlers[] = {{"match.score", s_score, NULL},
 
 int main(int argc, char **argv)
 {
-    s_store_dir = s_peek(argc, argv, "--store");
+    s_store_dir = minga_worker_option_peek(argc, argv, "--store");
     if (!s_store_dir)
         s_store_dir = minga_store_default_dir(NULL);
     s_handlers[1].arg = (void *)s_store_dir;
     char err[512];
-    if (minga_match_config_load(&s_cfg, s_peek(argc, argv, "--config"), err, sizeof err) != 0) {
+    if (minga_match_config_load(&s_cfg, minga_worker_option_peek(argc, argv, "--config"), err,
+                                sizeof err) != 0) {
         fprintf(stderr, "minga-match-worker: %s\n", err);
         return 2;
     }

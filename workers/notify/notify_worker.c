@@ -36,19 +36,6 @@
 static const char *s_store_dir;
 static minga_smtp_config_t s_smtp;
 
-/* Reads "--NAME V" / "--NAME=V" from argv without consuming it. */
-static const char *s_peek(int argc, char **argv, const char *name)
-{
-    size_t n = strlen(name);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
-            return argv[i] + n + 1;
-    }
-    return NULL;
-}
-
 /* Applies the --smtp-* flags to s_smtp and removes them from argv. Returns 0 or 2. */
 static int s_smtp_flags(int *argc, char **argv)
 {
@@ -244,11 +231,12 @@ int main(int argc, char **argv)
         minga_config_print_flags(stdout, table, n);
         return rc;
     }
-    s_store_dir = s_peek(argc, argv, "--store");
+    s_store_dir = minga_worker_option_peek(argc, argv, "--store");
     if (!s_store_dir)
         s_store_dir = minga_store_default_dir(NULL);
     char err[512];
-    if (minga_smtp_config_load(&s_smtp, s_peek(argc, argv, "--config"), err, sizeof err) != 0) {
+    if (minga_smtp_config_load(&s_smtp, minga_worker_option_peek(argc, argv, "--config"), err,
+                               sizeof err) != 0) {
         fprintf(stderr, "minga-notify-worker: %s\n", err);
         return 2;
     }

@@ -27,19 +27,6 @@
 
 static const char *s_store_dir;
 
-/* Reads "--NAME V" / "--NAME=V" from argv without consuming it. */
-static const char *s_peek(int argc, char **argv, const char *name)
-{
-    size_t n = strlen(name);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], name) == 0 && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
-            return argv[i] + n + 1;
-    }
-    return NULL;
-}
-
 /* The formats of the body: a string "csv,html" or an array of words. NULL or what is wrong. */
 static const char *s_formats(const msgpack_object *o, unsigned *formats, char *err, size_t cap)
 {
@@ -157,7 +144,7 @@ static const minga_handler_t s_handlers[] = {{"report.event", s_report, NULL}, {
 
 int main(int argc, char **argv)
 {
-    s_store_dir = s_peek(argc, argv, "--store");
+    s_store_dir = minga_worker_option_peek(argc, argv, "--store");
     if (!s_store_dir)
         s_store_dir = minga_store_default_dir(NULL);
     int status = minga_worker_main("minga-report-worker", s_handlers, argc, argv);

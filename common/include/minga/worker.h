@@ -48,6 +48,10 @@ typedef struct {
  * that is harmless. body is the job's msgpack body (may be empty); arg is the handler's. */
 typedef bool(minga_quick_fn)(const uint8_t *body, size_t size, void *arg);
 
+/* The value of option "--NAME V" or "--NAME=V" in argv, without consuming it (for a worker's
+ * main, to read --store or --config before minga_worker_main); NULL when absent. */
+const char *minga_worker_option_peek(int argc, char **argv, const char *name);
+
 /* Declares the quick test of a job type, before minga_worker_new()/minga_worker_main(); at
  * most MINGA_WORKER_MAX_QUICK types per process. Returns 0, or MINGA_EINVAL when full. */
 #define MINGA_WORKER_MAX_QUICK 8
