@@ -49,6 +49,7 @@
 #define S_SUMMARY 0x02
 #define S_EXTRA 0x03
 #define S_OWN 0xFFFFFFFFu
+#define S_NO_BASE UINT64_MAX /* compared with no generation: never the one in place */
 #define S_MAGIC "MST2"
 #define S_BIN_MAX (5 + 4 * MINGA_MATCH_REASONS_MAX + 4 * (1 + MINGA_KEY_ID))
 
@@ -465,7 +466,9 @@ static void s_pack_offers(s_out_t *o, const minga_match_data_t *od, const minga_
 }
 
 /* The staging record of a scored shard into o (see the top of this file), its lists compared
- * with the candidates in place in a snapshot of store. */
+ * with the candidates in place in a snapshot of store; store NULL (a carried shard, which
+ * sees no store): base S_NO_BASE and every list marked changed, so that the merge rewrites
+ * the range whole. */
 static int s_pack_shard(minga_store_t *store, const minga_match_shard_t *job,
                         const minga_match_data_t *od, const minga_match_data_t *dd,
                         const minga_match_topk_t *t, s_out_t *o)
@@ -475,17 +478,19 @@ static int s_pack_shard(minga_store_t *store, const minga_match_shard_t *job,
     uint32_t *ord = calloc(dd->ndemands + 1, sizeof *ord);
     minga_pbuf_t val;
     minga_pbuf_init(&val);
-    MDB_dbi dbi = minga_store_dbi(store, MINGA_DB_CANDIDATE);
+    MDB_dbi dbi = store ? minga_store_dbi(store, MINGA_DB_CANDIDATE) : 0;
     uint8_t ev[MINGA_KEY_ID] = {0};
     minga_key_id(ev, job->event);
-    int rc = ord ? minga_store_read_begin(store, &txn) : MINGA_ENOMEM;
-    if (rc == 0)
+    int rc = !ord ? MINGA_ENOMEM : store ? minga_store_read_begin(store, &txn) : 0;
+    if (rc == 0 && store)
         rc = s_live_open(&l, txn, dbi, ev, job->from, job->to);
+    else
+        l.rc = MDB_NOTFOUND;
     if (rc)
         goto done;
     s_bytes(o, S_MAGIC, 4);
     s_u64(o, job->gen);
-    s_u64(o, s_in_place(txn, dbi, ev).gen);
+    s_u64(o, store ? s_in_place(txn, dbi, ev).gen : S_NO_BASE);
     s_u32(o, job->shard);
     s_u32(o, job->shards);
     s_u32(o, (uint32_t)dd->ndemands);
@@ -1482,6 +1487,264 @@ int minga_match_run_shard(minga_store_t *store, const minga_match_shard_t *job,
     if (rc == 0 && progress)
         progress(3, 3, result->merged ? "candidatos del evento reemplazados" : "fragmento listo",
                  arg);
+    return rc;
+}
+
+/* ---- carried runs ---- */
+
+int minga_match_prepare(minga_store_t *store, const minga_match_shard_t *job, msgpack_sbuffer *blob,
+                        minga_match_shard_result_t *result, char *err, size_t errcap)
+{
+    memset(result, 0, sizeof *result);
+    err[0] = 0;
+    int rc = s_check_job(job, err, errcap);
+    if (rc)
+        return rc;
+    uint64_t t0 = minga_now_ms();
+    minga_match_data_t d;
+    minga_match_data_init(&d, job->event);
+    MDB_txn *txn = NULL;
+    rc = minga_store_read_begin(store, &txn);
+    if (rc == 0)
+        rc = minga_match_data_load(&d, store, txn, NULL, NULL, err, errcap);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc == 0)
+        rc = minga_match_data_prepare(&d, &job->cfg, err, errcap);
+    uint64_t t1 = minga_now_ms();
+    result->read_ms = t1 - t0;
+    if (rc == 0)
+        rc = minga_match_carry_pack(&d, &job->cfg, job->gen, blob);
+    result->pack_ms = minga_now_ms() - t1;
+    result->demands = d.ndemands;
+    result->offers = d.noffers;
+    for (size_t i = 0; rc == 0 && i < d.noffers; i++)
+        result->active_offers += d.poffers[i].valid && d.poffers[i].attends;
+    minga_match_data_clear(&d);
+    if (rc && !err[0])
+        snprintf(err, errcap, "preparing the carried data of event %s: %s", job->event,
+                 minga_strerror(rc));
+    return rc;
+}
+
+/* The result of a carried shard (see match_store.h) into out. */
+static void s_pack_carried_result(const minga_match_shard_t *job, const minga_match_carried_t *c,
+                                  const minga_match_shard_result_t *r, const s_out_t *o,
+                                  msgpack_sbuffer *out)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 11);
+    minga_pk_kv_uint(&pk, "v", MINGA_MATCH_CARRY_VERSION);
+    minga_pk_kv_str(&pk, "event", job->event);
+    minga_pk_kv_uint(&pk, "gen", job->gen);
+    minga_pk_kv_uint(&pk, "shard", job->shard);
+    minga_pk_kv_uint(&pk, "shards", job->shards);
+    minga_pk_kv_uint(&pk, "k_offer", c->d.ctx.k_offer);
+    minga_pk_kv_uint(&pk, "demands", r->demands);
+    minga_pk_kv_uint(&pk, "offers", r->offers);
+    minga_pk_kv_uint(&pk, "active_offers", r->active_offers);
+    minga_pk_kv_uint(&pk, "kept", r->pairs_kept);
+    minga_pk_str(&pk, "staging");
+    msgpack_pack_bin(&pk, o->sb.size);
+    msgpack_pack_bin_body(&pk, o->sb.data, o->sb.size);
+}
+
+int minga_match_score_carried(const minga_match_carried_t *c, const minga_match_shard_t *job,
+                              msgpack_sbuffer *out, minga_match_shard_result_t *result, char *err,
+                              size_t errcap)
+{
+    memset(result, 0, sizeof *result);
+    err[0] = 0;
+    int rc = s_check_job(job, err, errcap);
+    if (rc)
+        return rc;
+    if (strcmp(job->event, c->event) != 0 || job->gen != c->gen) {
+        snprintf(err, errcap, "shard of event %s run %llu, but the carried data is of %s run %llu",
+                 job->event, (unsigned long long)job->gen, c->event, (unsigned long long)c->gen);
+        return MINGA_EINVAL;
+    }
+    size_t a, b;
+    minga_match_carry_range(c, job->from, job->to, &a, &b);
+    minga_match_data_t dd;
+    memset(&dd, 0, sizeof dd);
+    snprintf(dd.event_id, sizeof dd.event_id, "%s", c->event);
+    dd.demands = c->d.demands + a;
+    dd.pdemands = c->d.pdemands + a;
+    dd.ndemands = b - a;
+    minga_match_topk_t t;
+    memset(&t, 0, sizeof t);
+    s_out_t o = {.oom = false};
+    msgpack_sbuffer_init(&o.sb);
+    uint64_t t0 = minga_now_ms();
+    rc = minga_match_topk_init(&t, dd.ndemands, c->d.noffers, c->d.ctx.k_demand, c->d.ctx.k_offer);
+    if (rc == 0) {
+        minga_match_kernel_score(c->kernel, dd.pdemands, dd.ndemands, &t, MINGA_MATCH_PATH_AUTO);
+        minga_match_topk_finish(&t);
+        uint64_t t1 = minga_now_ms();
+        result->score_ms = t1 - t0;
+        rc = s_pack_shard(NULL, job, &c->d, &dd, &t, &o);
+        result->demands = dd.ndemands;
+        result->offers = c->d.noffers;
+        for (size_t i = 0; i < c->d.noffers; i++)
+            result->active_offers += c->d.poffers[i].valid && c->d.poffers[i].attends;
+        for (size_t i = 0; i < dd.ndemands; i++)
+            result->pairs_kept += t.demand_n[i];
+        if (rc == 0)
+            s_pack_carried_result(job, c, result, &o, out);
+        result->pack_ms = minga_now_ms() - t1;
+    }
+    if (rc && !err[0])
+        snprintf(err, errcap, "scoring carried shard %u of %u: %s", job->shard + 1, job->shards,
+                 minga_strerror(rc));
+    minga_match_topk_clear(&t);
+    msgpack_sbuffer_destroy(&o.sb);
+    return rc;
+}
+
+/* One shard's result, checked: its staging record (copied) and its K per offer. */
+typedef struct {
+    uint8_t *staging;
+    size_t len;
+    uint64_t k_offer;
+} s_carried_t;
+
+static int s_carried_check(const minga_match_shard_t *job, size_t i, const uint8_t *res, size_t len,
+                           s_carried_t *out, bool *seen, char *err, size_t errcap)
+{
+    static const minga_pfield_t fields[] = {
+        {"v", MINGA_PF_UINT, true, MINGA_MATCH_CARRY_VERSION, MINGA_MATCH_CARRY_VERSION},
+        {"event", MINGA_PF_STR, true, 1, MINGA_KEY_ID},
+        {"gen", MINGA_PF_UINT, true, 1, UINT64_MAX},
+        {"shard", MINGA_PF_UINT, true, 0, MINGA_PROTO_MAX_BATCH - 1},
+        {"shards", MINGA_PF_UINT, true, 1, MINGA_PROTO_MAX_BATCH},
+        {"k_offer", MINGA_PF_UINT, true, 1, MINGA_MATCH_K_MAX},
+        {"staging", MINGA_PF_ANY, true, 0, 0},
+    };
+    const msgpack_object *v[7];
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    char why[256] = "";
+    int rc = MINGA_EFORMAT;
+    if (minga_mpguard_check(res, len, 4) != 0 ||
+        msgpack_unpack_next(&up, (const char *)res, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        snprintf(why, sizeof why, "not msgpack (%zu bytes)", len);
+    } else if (minga_pfields(&up.data, fields, 7, v, false, why, sizeof why) != 0) {
+        /* why names the field */
+    } else if (!minga_pobj_str_eq(v[1], job->event) || minga_pobj_uint(v[2], 0) != job->gen ||
+               minga_pobj_uint(v[4], 0) != job->shards) {
+        snprintf(why, sizeof why, "of another run (event, gen or shards differ)");
+    } else if (v[6]->type != MSGPACK_OBJECT_BIN) {
+        snprintf(why, sizeof why, "staging: not bin");
+    } else if (minga_pobj_uint(v[3], 0) >= job->shards || seen[minga_pobj_uint(v[3], 0)]) {
+        snprintf(why, sizeof why, "shard %llu: out of range or given twice",
+                 (unsigned long long)minga_pobj_uint(v[3], 0));
+    } else {
+        size_t n = v[6]->via.bin.size;
+        const char *p = v[6]->via.bin.ptr;
+        s_stage_t st;
+        rc = s_stage_parse((const uint8_t *)p, n, &st);
+        if (rc == 0 && (st.gen != job->gen || st.shard != minga_pobj_uint(v[3], 0))) {
+            rc = MINGA_EFORMAT;
+            snprintf(why, sizeof why, "its staging record is of another run or shard");
+        } else if (rc == MINGA_EFORMAT) {
+            snprintf(why, sizeof why, "its staging record does not parse");
+        }
+        if (rc == 0)
+            s_stage_free(&st);
+        if (rc == 0 && !(out->staging = malloc(n)))
+            rc = MINGA_ENOMEM;
+        if (rc == 0) {
+            memcpy(out->staging, p, n);
+            out->len = n;
+            out->k_offer = minga_pobj_uint(v[5], 0);
+            seen[minga_pobj_uint(v[3], 0)] = true;
+        }
+    }
+    if (rc == MINGA_EFORMAT)
+        snprintf(err, errcap, "result %zu of the shards of event %s run %llu: %s", i + 1,
+                 job->event, (unsigned long long)job->gen, why);
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+typedef struct {
+    s_commit_t c;
+    const MDB_val *vals;
+    size_t n;
+} s_commit_carried_t;
+
+/* The write of a carried merge: every shard's record at once, merged as the last shard of a
+ * classic run merges (s_merge); the records are not stored first, since the merge would delete
+ * them in the same transaction. */
+static int s_commit_carried(MDB_txn *txn, void *arg)
+{
+    s_commit_carried_t *cc = arg;
+    minga_match_shard_result_t *r = cc->c.result;
+    r->merged = r->already = false;
+    MDB_dbi dbi = minga_store_dbi(cc->c.store, MINGA_DB_CANDIDATE);
+    uint8_t key[S_KEY_LEN];
+    s_key_event(key, cc->c.job->event);
+    s_place_t place = s_in_place(txn, dbi, key);
+    if (place.gen >= cc->c.job->gen) {
+        r->already = true;
+        return 0;
+    }
+    cc->c.value = cc->vals[cc->n - 1].mv_data;
+    cc->c.len = cc->vals[cc->n - 1].mv_size;
+    return s_merge(&cc->c, txn, dbi, place, cc->vals, cc->n - 1);
+}
+
+int minga_match_merge_carried(minga_store_t *store, const minga_match_shard_t *job,
+                              const uint8_t *const *results, const size_t *lens, size_t n,
+                              minga_match_shard_result_t *result, char *err, size_t errcap)
+{
+    memset(result, 0, sizeof *result);
+    err[0] = 0;
+    int rc = s_check_job(job, err, errcap);
+    if (rc)
+        return rc;
+    if (n != job->shards) {
+        snprintf(err, errcap, "%zu shard results for a run of %u shards", n, job->shards);
+        return MINGA_EINVAL;
+    }
+    s_carried_t *sh = calloc(n + 1, sizeof *sh);
+    MDB_val *vals = calloc(n + 1, sizeof *vals);
+    bool *seen = calloc(n + 1, sizeof *seen);
+    rc = sh && vals && seen ? 0 : MINGA_ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = s_carried_check(job, i, results[i], lens[i], &sh[i], seen, err, errcap);
+        if (rc == 0 && sh[i].k_offer != sh[0].k_offer) {
+            snprintf(err, errcap, "result %zu of the shards: K per offer %llu, not %llu", i + 1,
+                     (unsigned long long)sh[i].k_offer, (unsigned long long)sh[0].k_offer);
+            rc = MINGA_EFORMAT;
+        }
+        if (rc == 0)
+            vals[i] = (MDB_val){sh[i].len, sh[i].staging};
+    }
+    minga_match_shard_t merge = *job;
+    if (rc == 0)
+        merge.cfg.k_offer = sh[0].k_offer;
+    uint64_t t0 = minga_now_ms();
+    s_commit_carried_t cc = {
+        .c = {.job = &merge, .store = store, .result = result, .err = err, .errcap = errcap},
+        .vals = vals,
+        .n = n};
+    if (rc == 0) {
+        rc = minga_store_write(store, s_commit_carried, &cc);
+        result->store_ms = minga_now_ms() - t0;
+        if (rc && !err[0])
+            snprintf(err, errcap, "merging the shards of event %s: %s", job->event,
+                     minga_strerror(rc));
+    }
+    if (rc == MINGA_ENOMEM && !err[0])
+        snprintf(err, errcap, "merging the shards: out of memory");
+    for (size_t i = 0; sh && i < n; i++)
+        free(sh[i].staging);
+    free(sh);
+    free(vals);
+    free(seen);
     return rc;
 }
 

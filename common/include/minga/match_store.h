@@ -39,8 +39,11 @@
 #ifndef MINGA_MATCH_STORE_H
 #define MINGA_MATCH_STORE_H
 
+#include "minga/match_carry.h"
 #include "minga/match_rules.h"
 #include "minga/store.h"
+
+#include <msgpack.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,6 +90,37 @@ int minga_match_run_shard(minga_store_t *store, const minga_match_shard_t *job,
  * settings are byte for byte the same in the store (a hash of them is compared on every
  * shard). Thread-safe; for tests and for memory. */
 void minga_match_cache_clear(void);
+
+/* ---- carried runs (match_carry.h): prepare, shards that see no store, merge ---- */
+
+/* The prepare stage of a carried run (job: event, gen, cfg; shard 0 of shards): reads the
+ * event, every offer and demand, the participants, preferences and GADs from one read
+ * snapshot, prepares them with job->cfg and appends the blob to blob. result: demands, offers,
+ * active_offers, read_ms, pack_ms. Returns 0; MINGA_ENOTFOUND (no such event), MINGA_EINVAL
+ * (err says why) or another negative code, err naming what failed. */
+int minga_match_prepare(minga_store_t *store, const minga_match_shard_t *job, msgpack_sbuffer *blob,
+                        minga_match_shard_result_t *result, char *err, size_t errcap);
+
+/* A carried shard: scores job's range of c's demands against c's offers (no store) and appends
+ * its result to out, a msgpack map {v, event, gen, shard, shards, k_offer, demands, offers,
+ * active_offers, kept, staging: bin}, staging being the shard's staging record (the format at
+ * the top of match_store.c) compared against no generation, so that the merge rewrites its
+ * range whole. c's kernel is used: callers serialise calls on one c. Returns 0, MINGA_EINVAL
+ * (a job of another event or run than c, or out of range: err says why) or MINGA_ENOMEM. */
+int minga_match_score_carried(const minga_match_carried_t *c, const minga_match_shard_t *job,
+                              msgpack_sbuffer *out, minga_match_shard_result_t *result, char *err,
+                              size_t errcap);
+
+/* The merge stage of a carried run (job: event, gen, shards): checks the n shard results
+ * results[i][0..lens[i]) (one per shard of the run, any order: event, gen, shards and K agree,
+ * every staging record parses) and, in one write transaction, replaces the event's candidates
+ * with them exactly as the last shard of a classic run does (nothing is written when run gen
+ * or a newer one is in place: result->already). result: merged, already, total_demands,
+ * total_candidates, merge_* and store_ms. Returns 0; MINGA_EFORMAT or MINGA_EINVAL (err names
+ * the result and what is wrong), MINGA_EMAPFULL, or another negative code. */
+int minga_match_merge_carried(minga_store_t *store, const minga_match_shard_t *job,
+                              const uint8_t *const *results, const size_t *lens, size_t n,
+                              minga_match_shard_result_t *result, char *err, size_t errcap);
 
 /* One stored candidate (borrowed strings, valid during the callback). */
 typedef struct {
