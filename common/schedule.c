@@ -51,6 +51,7 @@ typedef struct {
     uint32_t lim;    /* slots tried first: the chosen meetings' maximum degree */
     uint32_t *stamp; /* scratch for Kempe chains: per meeting */
     uint32_t stamp_gen;
+    uint64_t work; /* stage 1's flows: edges Dijkstra scanned, the search's budget */
 } s_t;
 
 static uint64_t s_now_us(void)
@@ -510,7 +511,7 @@ static s_hn_t s_heap_pop(s_hn_t *h, size_t *n)
 /* Successive shortest paths with potentials (Dijkstra on reduced costs) from node 0 to node
  * 1, augmenting while the path's cost is negative. Initial potentials come from the layered
  * order of the nodes (source, GADs, cooperantes, sink), in which every edge goes forward. */
-static int s_mcf(s_graph_t *gr, uint32_t G, uint32_t C)
+static int s_mcf(s_graph_t *gr, uint32_t G, uint32_t C, uint64_t *work)
 {
     uint32_t nv = gr->nv;
     int64_t *pot = malloc(nv * sizeof *pot), *dist = malloc(nv * sizeof *dist);
@@ -559,6 +560,7 @@ static int s_mcf(s_graph_t *gr, uint32_t G, uint32_t C)
                 break;
             for (uint32_t e = gr->first[u]; e != UINT32_MAX; e = gr->next[e]) {
                 const s_edge_t *ed = &gr->e[e];
+                (*work)++;
                 if (ed->cap <= 0 || pot[ed->to] >= S_INF)
                     continue;
                 int64_t nd = dist[u] + ed->cost + pot[u] - pot[ed->to];
@@ -605,9 +607,33 @@ static uint32_t s_popcount_common(const uint64_t *a, const uint64_t *b, uint32_t
     return n;
 }
 
+/* How stage 1 treats a GAD in one flow (see s_flow). */
+enum {
+    S_FREE = 0,  /* no bonus; in a count flow its first `need` units count 1/need each */
+    S_BONUS = 1, /* its first `need` units are worth S_BIG (all it can get when need > cap) */
+    S_BELOW = 2, /* held below its minimum: at most need - 1 more meetings */
+    S_PLAIN = 3, /* no bonus, no count (it cannot reach its minimum, or has reached it) */
+};
+
+#define S_COUNT_W 720720LL /* lcm(1..16): a count flow's worth of a GAD's whole minimum */
+
+/* The residual minimum (need) and capacity (cap) of GAD g over what is fixed. */
+static void s_need_cap(const s_t *st, uint32_t g, uint32_t *need, uint32_t *cap)
+{
+    const minga_sched_gad_t *gd = &st->p->gads[g];
+    uint32_t av = s_popcount_common(gd->avail, NULL, st->S);
+    uint32_t c = gd->max < av ? gd->max : av;
+    *cap = c > st->gad_n[g] ? c - st->gad_n[g] : 0;
+    *need = gd->min > st->gad_n[g] ? gd->min - st->gad_n[g] : 0;
+}
+
 /* Chooses how many more meetings each pair gets (want[pair]) by min-cost flow over what the
- * fixed meetings left. */
-static int s_flow(s_t *st, const uint8_t *nobonus, uint32_t *want)
+ * fixed meetings left, each GAD treated as mode[g] says. A score flow (count false) costs
+ * -score per meeting: it maximises the bonus units, then the score. A count flow (count
+ * true) has no score: it maximises the bonus units, then the sum over S_FREE GADs of
+ * min(meetings, need) / need, the fractional number of GADs at their minimum (an upper
+ * bound on the whole number). */
+static int s_flow(s_t *st, const uint8_t *mode, bool count, uint32_t *want)
 {
     const minga_sched_problem_t *p = st->p;
     uint32_t G = (uint32_t)p->ngads, C = (uint32_t)p->ncoops;
@@ -623,16 +649,22 @@ static int s_flow(s_t *st, const uint8_t *nobonus, uint32_t *want)
         gr.first[v] = UINT32_MAX;
     rc = 0;
     for (uint32_t g = 0; g < G && rc == 0; g++) {
-        const minga_sched_gad_t *gd = &p->gads[g];
-        uint32_t av = s_popcount_common(gd->avail, NULL, st->S);
-        uint32_t cap = gd->max < av ? gd->max : av;
-        cap = cap > st->gad_n[g] ? cap - st->gad_n[g] : 0;
-        uint32_t need = gd->min > st->gad_n[g] ? gd->min - st->gad_n[g] : 0;
-        if (need > cap || nobonus[g])
-            need = nobonus[g] ? 0 : cap;
-        rc = s_add_edge(&gr, 0, 2 + g, (int32_t)need, -S_BIG, NULL);
+        uint32_t need, cap;
+        s_need_cap(st, g, &need, &cap);
+        uint32_t first = 0; /* units at the first edge's cost */
+        int64_t worth = 0;
+        if (mode[g] == S_BONUS) {
+            first = need > cap ? cap : need;
+            worth = -S_BIG;
+        } else if (mode[g] == S_BELOW) {
+            cap = need == 0 ? 0 : (need - 1 < cap ? need - 1 : cap);
+        } else if (mode[g] == S_FREE && count && need > 0) {
+            first = need > cap ? cap : need;
+            worth = -((S_COUNT_W + need - 1) / need);
+        }
+        rc = s_add_edge(&gr, 0, 2 + g, (int32_t)first, worth, NULL);
         if (rc == 0)
-            rc = s_add_edge(&gr, 0, 2 + g, (int32_t)(cap - need), 0, NULL);
+            rc = s_add_edge(&gr, 0, 2 + g, (int32_t)(cap - first), 0, NULL);
     }
     for (uint32_t c = 0; c < C && rc == 0; c++) {
         const minga_sched_coop_t *cp = &p->coops[c];
@@ -647,11 +679,11 @@ static int s_flow(s_t *st, const uint8_t *nobonus, uint32_t *want)
             s_popcount_common(p->gads[pr->gad].avail, p->coops[pr->coop].avail, st->S);
         uint32_t cap = p->per_pair < common ? p->per_pair : common;
         cap = cap > st->pair_n[i] ? cap - st->pair_n[i] : 0;
-        int64_t cost = -(int64_t)pr->score - (pr->must ? S_MUST : 0) - 1;
+        int64_t cost = count ? 0 : -(int64_t)pr->score - (pr->must ? S_MUST : 0) - 1;
         rc = s_add_edge(&gr, 2 + pr->gad, 2 + G + pr->coop, (int32_t)cap, cost, &pedge[i]);
     }
     if (rc == 0)
-        rc = s_mcf(&gr, G, C);
+        rc = s_mcf(&gr, G, C, &st->work);
     for (size_t i = 0; i < p->npairs && rc == 0; i++)
         want[i] = pedge[i] == UINT32_MAX ? 0 : (uint32_t)gr.e[gr.e[pedge[i]].rev].cap;
 out:
@@ -662,17 +694,49 @@ out:
     return rc;
 }
 
-/* Stage 1 with the minimums counted by GAD, not by meeting: a GAD that cannot reach its
- * minimum (too few candidate meetings), or that the flow leaves below it, gets no bonus, and
- * the flow runs again (at most 3 times), so that its meetings go where they complete another
- * GAD's minimum. */
-static int s_choose(s_t *st, uint32_t *want)
+/* The objective of a choice: GADs at their minimum (of those that can reach it), then the
+ * score as the score flow counts it (score, must-meet worth and 1 per meeting). */
+typedef struct {
+    int64_t at_min, score;
+} s_obj_t;
+
+static bool s_obj_better(s_obj_t a, s_obj_t b)
+{
+    return a.at_min > b.at_min || (a.at_min == b.at_min && a.score > b.score);
+}
+
+/* Meetings per GAD (fixed + want) into deg; returns the objective of want. */
+static s_obj_t s_eval(const s_t *st, const uint8_t *contested, const uint32_t *want, uint64_t *deg)
 {
     const minga_sched_problem_t *p = st->p;
-    uint8_t *nobonus = calloc(p->ngads + 1, 1);
+    s_obj_t o = {0, 0};
+    for (size_t g = 0; g < p->ngads; g++)
+        deg[g] = 0;
+    for (size_t i = 0; i < p->npairs; i++) {
+        const minga_sched_pair_t *pr = &p->pairs[i];
+        deg[pr->gad] += want[i];
+        o.score += (int64_t)want[i] * (pr->score + (pr->must ? S_MUST : 0) + 1);
+    }
+    for (size_t g = 0; g < p->ngads; g++) {
+        uint32_t need, cap;
+        s_need_cap(st, (uint32_t)g, &need, &cap);
+        o.at_min += contested[g] && deg[g] >= need;
+    }
+    return o;
+}
+
+/* Stage 1, heuristic: the minimums counted by GAD, not by meeting. A GAD that cannot reach
+ * its minimum (too few candidate meetings) gets no bonus; one that the flow leaves below it
+ * loses its bonus and the flow runs again (at most 3 times), so that its meetings go where
+ * they complete another GAD's minimum. contested[g] receives whether g has a minimum it
+ * might reach. */
+static int s_choose_greedy(s_t *st, uint32_t *want, uint8_t *contested)
+{
+    const minga_sched_problem_t *p = st->p;
+    uint8_t *mode = calloc(p->ngads + 1, 1);
     uint64_t *got = calloc(p->ngads + 1, sizeof *got);
     int rc = MINGA_ENOMEM;
-    if (!nobonus || !got)
+    if (!mode || !got)
         goto out;
     for (size_t i = 0; i < p->npairs; i++) {
         const minga_sched_pair_t *pr = &p->pairs[i];
@@ -680,10 +744,14 @@ static int s_choose(s_t *st, uint32_t *want)
             s_popcount_common(p->gads[pr->gad].avail, p->coops[pr->coop].avail, st->S);
         got[pr->gad] += p->per_pair < common ? p->per_pair : common;
     }
-    for (size_t g = 0; g < p->ngads; g++)
-        nobonus[g] = got[g] < p->gads[g].min;
+    for (size_t g = 0; g < p->ngads; g++) {
+        uint32_t need, cap;
+        s_need_cap(st, (uint32_t)g, &need, &cap);
+        contested[g] = need > 0 && need <= cap && got[g] >= need;
+        mode[g] = got[g] < p->gads[g].min ? S_PLAIN : S_BONUS;
+    }
     for (int round = 0; round < 3; round++) {
-        if ((rc = s_flow(st, nobonus, want)) != 0)
+        if ((rc = s_flow(st, mode, false, want)) != 0)
             goto out;
         for (size_t g = 0; g < p->ngads; g++)
             got[g] = st->gad_n[g];
@@ -691,16 +759,140 @@ static int s_choose(s_t *st, uint32_t *want)
             got[p->pairs[i].gad] += want[i];
         bool again = false;
         for (size_t g = 0; g < p->ngads; g++)
-            if (!nobonus[g] && got[g] < p->gads[g].min && got[g] > st->gad_n[g]) {
-                nobonus[g] = 1;
+            if (mode[g] == S_BONUS && got[g] < p->gads[g].min && got[g] > st->gad_n[g]) {
+                mode[g] = S_PLAIN;
                 again = true;
             }
         if (!again)
             break;
     }
 out:
-    free(nobonus);
+    free(mode);
     free(got);
+    return rc;
+}
+
+/* Stage 1, exact: branch and bound over the GADs that might reach their minimum, each either
+ * brought to it (S_BONUS) or held below it (S_BELOW), from the heuristic's choice. At a node,
+ * a score flow (the undecided GADs free) gives a choice (a new best when it is better) and
+ * the bound on the score; a count flow gives the bound on the GADs at their minimum; the
+ * node is cut when the two cannot beat the best. The search stops after S_BB_WORK_MIN +
+ * S_BB_WORK_X times the heuristic's work, counted in edges scanned by the flows' Dijkstra (a
+ * deterministic budget: a problem always gets the same schedule); r->choice_proven says
+ * whether it finished, i.e. whether stage 1's choice is optimal. */
+#define S_BB_WORK_MIN 20000000ULL /* edges scanned the search may always spend */
+#define S_BB_WORK_X 8             /* and this many times the heuristic's own work */
+
+typedef struct {
+    uint8_t *mode; /* per GAD */
+} s_node_t;
+
+static int s_choose(s_t *st, uint32_t *want, minga_sched_result_t *r)
+{
+    const minga_sched_problem_t *p = st->p;
+    size_t G = p->ngads;
+    uint8_t *contested = calloc(G + 1, 1);
+    uint32_t *cur = malloc((p->npairs + 1) * sizeof *cur);
+    uint64_t *deg = malloc((G + 1) * sizeof *deg), *cdeg = malloc((G + 1) * sizeof *cdeg);
+    s_node_t *stack = NULL;
+    size_t sn = 0, ncont = 0;
+    int rc = MINGA_ENOMEM;
+    if (!contested || !cur || !deg || !cdeg)
+        goto out;
+    if ((rc = s_choose_greedy(st, want, contested)) != 0)
+        goto out;
+    s_obj_t best = s_eval(st, contested, want, deg);
+    for (size_t g = 0; g < G; g++)
+        ncont += contested[g];
+    uint64_t flows = 0, budget = st->work + S_BB_WORK_MIN + S_BB_WORK_X * st->work;
+    rc = MINGA_ENOMEM;
+    /* depth-first: at most ncont + 1 nodes wait on the stack */
+    stack = calloc(ncont + 2, sizeof *stack);
+    if (!stack)
+        goto out;
+    for (size_t i = 0; i < ncont + 2; i++)
+        if (!(stack[i].mode = malloc(G + 1)))
+            goto out;
+    for (size_t g = 0; g < G; g++)
+        stack[0].mode[g] = contested[g] ? S_FREE : S_PLAIN;
+    sn = 1;
+    rc = 0;
+    bool cut_short = false;
+    while (sn > 0) {
+        if (st->work > budget) {
+            cut_short = true;
+            break;
+        }
+        s_node_t *nd = &stack[--sn];
+        uint8_t *mode = nd->mode;
+        if ((rc = s_flow(st, mode, false, cur)) != 0)
+            goto out;
+        flows++;
+        s_obj_t o = s_eval(st, contested, cur, deg);
+        bool feasible = true;
+        int64_t forced = 0;
+        for (size_t g = 0; g < G; g++)
+            if (mode[g] == S_BONUS) {
+                uint32_t need, cap;
+                s_need_cap(st, (uint32_t)g, &need, &cap);
+                feasible = feasible && deg[g] >= need;
+                forced++;
+            }
+        if (!feasible)
+            continue;
+        if (s_obj_better(o, best)) {
+            best = o;
+            memcpy(want, cur, p->npairs * sizeof *want);
+        }
+        if ((rc = s_flow(st, mode, true, cur)) != 0)
+            goto out;
+        flows++;
+        int64_t gain = 0;
+        size_t pick = SIZE_MAX;
+        double pick_key = -1;
+        for (size_t g = 0; g < G; g++)
+            cdeg[g] = 0;
+        for (size_t i = 0; i < p->npairs; i++)
+            cdeg[p->pairs[i].gad] += cur[i];
+        for (size_t g = 0; g < G; g++) {
+            if (mode[g] != S_FREE)
+                continue;
+            uint32_t need, cap;
+            s_need_cap(st, (uint32_t)g, &need, &cap);
+            double f = cdeg[g] >= need ? 1.0 : (double)cdeg[g] / need;
+            gain += (int64_t)(cdeg[g] < need ? cdeg[g] : need) * ((S_COUNT_W + need - 1) / need);
+            /* branch on a GAD the count flow leaves part-way, the fullest first; else on one
+             * it brings to its minimum and the score flow does not */
+            double key = f < 1.0 && f > 0 ? 2.0 + f : (f >= 1.0 && deg[g] < need ? 1.0 : -1);
+            if (key > pick_key) {
+                pick_key = key;
+                pick = g;
+            }
+        }
+        int64_t bound_at_min = forced + gain / S_COUNT_W;
+        if (bound_at_min < best.at_min || (bound_at_min == best.at_min && o.score <= best.score))
+            continue;
+        if (pick == SIZE_MAX || pick_key < 0)
+            continue;
+        /* children: held below at sn (the popped node's own modes, explored second), brought
+         * to the minimum at sn + 1 (first) */
+        memcpy(stack[sn + 1].mode, mode, G);
+        stack[sn].mode[pick] = S_BELOW;
+        stack[sn + 1].mode[pick] = S_BONUS;
+        sn += 2;
+    }
+    r->choice_proven = !cut_short;
+    r->choice_flows = flows;
+    r->choice_work = st->work;
+out:
+    if (stack)
+        for (size_t i = 0; i < ncont + 2; i++)
+            free(stack[i].mode);
+    free(stack);
+    free(contested);
+    free(cur);
+    free(deg);
+    free(cdeg);
     return rc;
 }
 
@@ -1011,7 +1203,7 @@ int minga_sched_solve(const minga_sched_problem_t *p, minga_sched_result_t *r, c
             rc = MINGA_ENOMEM;
             goto out;
         }
-        if ((rc = s_choose(&st, want)) != 0 || (rc = s_tables(&st, want)) != 0 ||
+        if ((rc = s_choose(&st, want, r)) != 0 || (rc = s_tables(&st, want)) != 0 ||
             (rc = s_place_all(&st, want, r)) != 0)
             goto out;
         r->refilled = s_refill(&st, true);

@@ -640,6 +640,8 @@ int minga_schedule_run(minga_store_t *store, const char *event, const minga_sche
     rep->dropped = b->nold - r.fixed_kept;
     rep->unplaced = r.unplaced;
     rep->refilled = r.refilled;
+    rep->choice_proven = r.choice_proven;
+    rep->choice_flows = r.choice_flows;
     rep->max_degree = r.max_degree;
     rc = s_report_below(b, &r, rep);
     if (progress)
@@ -665,7 +667,7 @@ void minga_schedule_report_clear(minga_schedule_report_t *rep)
 
 int minga_schedule_report_pack(const minga_schedule_report_t *r, msgpack_packer *pk)
 {
-    int rc = msgpack_pack_map(pk, 25);
+    int rc = msgpack_pack_map(pk, 27);
     rc |= minga_pk_kv_str(pk, "event", r->event);
     rc |= minga_pk_kv_bool(pk, "reschedule", r->reschedule);
     rc |= minga_pk_kv_uint(pk, "revision", r->summary.revision);
@@ -698,6 +700,8 @@ int minga_schedule_report_pack(const minga_schedule_report_t *r, msgpack_packer 
     rc |= minga_pk_kv_uint(pk, "dropped", r->dropped);
     rc |= minga_pk_kv_uint(pk, "unplaced", r->unplaced);
     rc |= minga_pk_kv_uint(pk, "refilled", r->refilled);
+    rc |= minga_pk_kv_bool(pk, "choice_proven", r->choice_proven);
+    rc |= minga_pk_kv_uint(pk, "choice_flows", r->choice_flows);
     rc |= minga_pk_kv_uint(pk, "read_ms", r->read_ms);
     rc |= minga_pk_kv_uint(pk, "solve_ms", r->solve_ms);
     rc |= minga_pk_kv_uint(pk, "store_ms", r->store_ms);

@@ -208,9 +208,57 @@ static void test_bmatching_vs_brute_force(void **state)
         if (at_min != want.at_min || r.total_score != want.score)
             fail_msg("round %d: %d GADs at minimum and score %lld, the optimum %d and %lld", round,
                      at_min, (long long)r.total_score, want.at_min, (long long)want.score);
+        if (!r.choice_proven)
+            fail_msg("round %d: stage 1's search did not finish on %zu pairs", round, np);
         minga_sched_result_clear(&r);
     }
     assert_true(with_min > 100);
+}
+
+/* ---- minimums are counted by GAD: a knapsack the bonus per meeting gets wrong ---- */
+
+/* GAD 0 (minimum 2) could take both cooperantes' only meeting with its best scores; GADs 1
+ * and 2 (minimum 1 each) could take one each. A bonus per meeting up to the minimum sees two
+ * meetings either way and picks the better scores (one GAD at its minimum); the objective
+ * wants GADs 1 and 2 (two GADs), whatever it costs in score. The same inside a larger event:
+ * copies of the gadget side by side, and a GAD with no way to its minimum. */
+static void test_minimums_counted_by_gad(void **state)
+{
+    (void)state;
+    enum { K = 12 };
+    minga_sched_gad_t gads[3 * K + 1];
+    minga_sched_coop_t coops[2 * K];
+    minga_sched_pair_t pairs[4 * K + 1];
+    size_t np = 0;
+    for (uint32_t k = 0; k < K; k++) {
+        uint32_t g = 3 * k, c = 2 * k;
+        gads[g] = (minga_sched_gad_t){2, 2, NULL};
+        gads[g + 1] = (minga_sched_gad_t){1, 1, NULL};
+        gads[g + 2] = (minga_sched_gad_t){1, 1, NULL};
+        coops[c] = coops[c + 1] = (minga_sched_coop_t){1, 1, NULL, 0};
+        pairs[np++] = (minga_sched_pair_t){g, c, 9000, false};
+        pairs[np++] = (minga_sched_pair_t){g, c + 1, 9000, false};
+        pairs[np++] = (minga_sched_pair_t){g + 1, c, 1000 + k, false};
+        pairs[np++] = (minga_sched_pair_t){g + 2, c + 1, 1000, false};
+    }
+    gads[3 * K] = (minga_sched_gad_t){3, 3, NULL};
+    pairs[np++] = (minga_sched_pair_t){3 * K, 0, 5000, false};
+    minga_sched_problem_t p = {4,     2 * K, 1,  gads, 3 * K + 1, coops,
+                               2 * K, pairs, np, NULL, 0,         MINGA_SCHED_FLOW};
+    minga_sched_result_t r;
+    s_solve(&p, &r);
+    assert_true(r.choice_proven);
+    for (uint32_t k = 0; k < K; k++) {
+        assert_int_equal(r.gad_meetings[3 * k], 0);
+        assert_int_equal(r.gad_meetings[3 * k + 1], 1);
+        assert_int_equal(r.gad_meetings[3 * k + 2], 1);
+    }
+    assert_int_equal(r.gads_below, K + 1);
+    int64_t want = 0;
+    for (uint32_t k = 0; k < K; k++)
+        want += 1000 + k + 1000;
+    assert_int_equal(r.total_score, want);
+    minga_sched_result_clear(&r);
 }
 
 /* ---- a cooperante with 3 representatives holds 3 tables ---- */
@@ -393,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_availability_delta),
         cmocka_unit_test(test_bmatching_vs_brute_force),
+        cmocka_unit_test(test_minimums_counted_by_gad),
         cmocka_unit_test(test_three_tables),
         cmocka_unit_test(test_infeasible_minimums),
         cmocka_unit_test(test_random_rules_and_fixed),

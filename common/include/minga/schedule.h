@@ -16,9 +16,14 @@
  * score (pairs with must set count first among equals).
  *
  * Method (MINGA_SCHED_FLOW, the default):
- *   1. choose: a min-cost flow b-matching source -> GAD -> pair -> cooperante -> sink, with
- *      each GAD's first min units worth a bonus above any score (minimums first), costs
- *      -score per meeting; capacities from max, per_pair and availability;
+ *   1. choose: a min-cost flow b-matching source -> GAD -> pair -> cooperante -> sink, costs
+ *      -score per meeting, capacities from max, per_pair and availability. Minimums count by
+ *      GAD, not by meeting, so a bonus per meeting up to the minimum is only the start (the
+ *      heuristic: each GAD's first min units worth more than any score, bonuses withdrawn
+ *      from GADs the flow leaves part-way); then a branch and bound over the GADs that might
+ *      reach their minimum (each brought to it or held below it), bounded by a score flow and
+ *      by a count flow (the fractional number of GADs at their minimum), finds the
+ *      lexicographic optimum within a deterministic budget (result: choice_proven);
  *   2. place: each cooperante is split into R copies (its tables), its chosen meetings dealt
  *      to them; slots are coloured greedily, then by alternating-path (Kempe chain) repair
  *      within availability; what cannot be placed is dropped;
@@ -95,16 +100,19 @@ typedef struct {
     uint32_t *gad_meetings;     /* per GAD: meetings */
     uint8_t *gad_below;         /* per GAD: minga_sched_below_t */
     int64_t total_score;
-    size_t gads_below;    /* GADs with min > 0 below it */
-    size_t slots_used;    /* distinct slots with a meeting */
-    size_t tables_used;   /* distinct tables with a meeting */
-    size_t max_degree;    /* the largest number of meetings of one party (R = 1 cooperantes
-                             and GADs) */
-    size_t fixed_kept;    /* fixed meetings kept */
-    size_t fixed_dropped; /* fixed meetings that broke a rule */
-    size_t flow_meetings; /* chosen by stage 1 */
-    size_t unplaced;      /* chosen by stage 1 but not placed in stage 2 */
-    size_t refilled;      /* added in stage 3 */
+    size_t gads_below;     /* GADs with min > 0 below it */
+    size_t slots_used;     /* distinct slots with a meeting */
+    size_t tables_used;    /* distinct tables with a meeting */
+    size_t max_degree;     /* the largest number of meetings of one party (R = 1 cooperantes
+                              and GADs) */
+    size_t fixed_kept;     /* fixed meetings kept */
+    size_t fixed_dropped;  /* fixed meetings that broke a rule */
+    size_t flow_meetings;  /* chosen by stage 1 */
+    size_t unplaced;       /* chosen by stage 1 but not placed in stage 2 */
+    size_t refilled;       /* added in stage 3 */
+    bool choice_proven;    /* stage 1's choice is optimal (its search finished in its budget) */
+    uint64_t choice_flows; /* flows stage 1's search ran */
+    uint64_t choice_work;  /* edges their Dijkstra scanned */
     uint64_t elapsed_us;
 } minga_sched_result_t;
 

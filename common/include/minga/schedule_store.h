@@ -55,6 +55,8 @@ typedef struct {
     size_t coops_no_table;     /* cooperantes with candidates that got no table */
     size_t kept, dropped;      /* re-schedule: meetings kept / moved to the history */
     size_t unplaced, refilled; /* the solver's stage figures */
+    bool choice_proven;        /* stage 1's choice is proven optimal */
+    uint64_t choice_flows;     /* flows its search ran */
     size_t max_degree;
     bool reschedule;
     minga_schedule_below_t *below; /* GADs below their minimum (the caller's: clear) */
@@ -79,8 +81,8 @@ void minga_schedule_report_clear(minga_schedule_report_t *report);
 /* Packs the report as the match.schedule job's result: a map {event, reschedule, revision,
  * meetings, total_score, gads, gads_at_minimum, gads_below, below: [{gad, name, meetings,
  * min, why}], cooperantes, pairs, candidates, slots, slots_used, tables, tables_used,
- * coops_no_table, max_degree, kept, dropped, unplaced, refilled, read_ms, solve_ms,
- * store_ms}. Returns 0 or -1. */
+ * coops_no_table, max_degree, kept, dropped, unplaced, refilled, choice_proven,
+ * choice_flows, read_ms, solve_ms, store_ms}. Returns 0 or -1. */
 int minga_schedule_report_pack(const minga_schedule_report_t *report, msgpack_packer *pk);
 
 /* Prints the Spanish summary of a match.schedule result (the map above) to out. */
