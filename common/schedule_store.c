@@ -752,6 +752,13 @@ void minga_schedule_summary_print(FILE *out, const msgpack_object *o)
         fprintf(out, "  Reprogramación:       %llu reuniones se mantienen, %llu canceladas\n",
                 (unsigned long long)s_u(o, "kept"), (unsigned long long)s_u(o, "dropped"));
     fprintf(out, "  Tiempo de cálculo:    %llu ms\n", (unsigned long long)s_u(o, "solve_ms"));
+    const msgpack_object *proven = minga_pobj_get(o, "choice_proven");
+    if (proven)
+        fprintf(out, "  Elección de reuniones: %s\n",
+                minga_pobj_bool(proven, false)
+                    ? "óptima (la mayor cantidad de GAD con su mínimo y, con ellos, el mayor "
+                      "puntaje)"
+                    : "la mejor hallada en el tiempo de búsqueda; no se demostró que sea óptima");
     const msgpack_object *bl = minga_pobj_get(o, "below");
     if (below && bl && bl->type == MSGPACK_OBJECT_ARRAY) {
         fprintf(out, "  GAD bajo su mínimo (%llu):\n", (unsigned long long)below);

@@ -150,7 +150,7 @@ def make_event(rng, n, graph, kind):
 
 def main():
     seed = int(os.environ.get("MINGA_EXACT_SEED", "6"))
-    nevents = int(os.environ.get("MINGA_EXACT_EVENTS", "8"))
+    nevents = int(os.environ.get("MINGA_EXACT_EVENTS", "12"))
     rng = random.Random(seed)
     tmp = tempfile.mkdtemp(prefix="minga-", dir="/tmp")
     store = os.path.join(tmp, "s")
