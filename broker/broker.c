@@ -491,10 +491,17 @@ void bk_job_release(broker_t *self, uint32_t idx)
 
 /* ---- workers ---- */
 
+size_t bk_wire_size(const bk_worker_t *w, minga_cmd_t cmd, size_t len)
+{
+    return zframe_size(w->routing) + sizeof MINGA_PROTO_VERSION - 1 + strlen(minga_cmd_name(cmd)) +
+           (len ? len : 1);
+}
+
 void bk_worker_send(broker_t *self, bk_worker_t *w, minga_cmd_t cmd, const void *body, size_t len)
 {
     minga_proto_send(self->workers, w->routing, w->delimiter, cmd, body, len);
     w->last_sent = self->now;
+    self->wbytes_out += bk_wire_size(w, cmd, len);
 }
 
 void bk_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char *reason)
@@ -1514,10 +1521,11 @@ static int s_recover(broker_t *self)
 
 /* Binds a socket. A ROUTER refuses frames over 4 x max_body outright (libzmq closes that
  * peer's connection, so a hostile frame never fills the broker's memory); messages between
- * max_body and that get a too_big reply. A tcp:// endpoint is a CurveZMQ server of ZAP domain
- * when curve (may be NULL) is on. */
-static zsock_t *s_bind(int type, const char *ep, uint64_t max_body, const minga_curve_t *curve,
-                       const char *domain)
+ * max_body and that get a too_big reply. The workers socket's limit follows max_result instead
+ * when that is larger (2 x max_result: a DONE between max_result and that gets too_big). A
+ * tcp:// endpoint is a CurveZMQ server of ZAP domain when curve (may be NULL) is on. */
+static zsock_t *s_bind(int type, const char *ep, uint64_t max_body, uint64_t max_result,
+                       const minga_curve_t *curve, const char *domain)
 {
     zsock_t *s = zsock_new(type);
     if (!s)
@@ -1527,8 +1535,8 @@ static zsock_t *s_bind(int type, const char *ep, uint64_t max_body, const minga_
         zsock_set_rcvtimeo(s, 0); /* bk_drain() */
         zsock_set_rcvhwm(s, 100000);
         zsock_set_sndhwm(s, 100000);
-        uint64_t limit = max_body * 4 > INT32_MAX ? INT32_MAX : max_body * 4;
-        zsock_set_maxmsgsize(s, (int)limit);
+        int64_t limit = (int64_t)(max_body * 4 > max_result * 2 ? max_body * 4 : max_result * 2);
+        zmq_setsockopt(zsock_resolve(s), ZMQ_MAXMSGSIZE, &limit, sizeof limit);
     }
     char err[1024];
     if (curve && minga_curve_server_setup(s, ep, domain, curve, err, sizeof err) != 0) {
@@ -1592,11 +1600,11 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
     }
     rc = MINGA_EIO;
     self->clients =
-        s_bind(ZMQ_ROUTER, clients_ep, cfg->max_body, cfg->curve, MINGA_CURVE_DOMAIN_CLIENTS);
-    self->workers =
-        s_bind(ZMQ_ROUTER, workers_ep, cfg->max_body, cfg->curve, MINGA_CURVE_DOMAIN_WORKERS);
+        s_bind(ZMQ_ROUTER, clients_ep, cfg->max_body, 0, cfg->curve, MINGA_CURVE_DOMAIN_CLIENTS);
+    self->workers = s_bind(ZMQ_ROUTER, workers_ep, cfg->max_body, cfg->max_result, cfg->curve,
+                           MINGA_CURVE_DOMAIN_WORKERS);
     self->events =
-        s_bind(ZMQ_XPUB, events_ep, cfg->max_body, cfg->curve, MINGA_CURVE_DOMAIN_CLIENTS);
+        s_bind(ZMQ_XPUB, events_ep, cfg->max_body, 0, cfg->curve, MINGA_CURVE_DOMAIN_CLIENTS);
     self->subs = zlistx_new();
     if (self->subs)
         zlistx_set_destructor(self->subs, s_free_item);
@@ -1721,6 +1729,8 @@ const minga_cfg_t broker_config_table[] = {
     S_CFG_U(retry_max_ms, "retry-max-ms", 0, 86400000, "longest retry delay, ms"),
     S_CFG_U(retry_jitter_pct, "retry-jitter-pct", 0, 100, "retry delay jitter, percent"),
     S_CFG_U(max_body, "max-body", 1024, 256u << 20, "largest message, bytes"),
+    S_CFG_U(max_result, "max-result", 1024, 1u << 30,
+            "largest DONE message (a job's result), bytes; also the workers socket's limit"),
     S_CFG_U(credit, "credit", 1, MINGA_PROTO_MAX_CAPACITY, "a worker's default capacity"),
     S_CFG_U(result_retention_s, "result-retention-s", 0, 10ull * 365 * 86400,
             "seconds ended jobs are kept"),
@@ -1746,10 +1756,12 @@ int broker_config_defaults(broker_config_t *c)
     c->retry_max_ms = 300000;
     c->retry_jitter_pct = 20;
     c->max_body = MINGA_PROTO_MAX_BODY;
+    c->max_result = MINGA_PROTO_MAX_RESULT;
     c->credit = 1;
     c->result_retention_s = 604800;
     c->batch_max = 1024;
-    c->job_types = strdup("match.score match.schedule notify.agenda report.event test.echo");
+    c->job_types =
+        strdup("match.score match.shard match.schedule notify.agenda report.event test.echo");
     c->metrics = strdup(BK_METRICS_DEFAULT);
     return c->job_types && c->metrics ? 0 : MINGA_ENOMEM;
 }

@@ -17,6 +17,7 @@ typedef struct {
     uint64_t heartbeat_ms, liveness, lease_ms, max_attempts;
     uint64_t retry_base_ms, retry_max_ms, retry_jitter_pct;
     uint64_t max_body, credit, result_retention_s, batch_max;
+    uint64_t max_result;              /* largest DONE message (a job's result), bytes */
     char *job_types;                  /* known job types, separated by spaces or commas */
     char *clients, *workers, *events; /* endpoints; NULL = ipc://STORE/run/NAME */
     const minga_curve_t *curve;       /* CurveZMQ of the tcp:// endpoints (borrowed; NULL: off) */

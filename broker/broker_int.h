@@ -134,6 +134,9 @@ struct broker_t {
     bk_worker_t *current; /* the sender of the worker message being handled */
     minga_pbuf_t out;
     bk_metrics_t *metrics; /* metrics.h: counted by the loop, served by its own thread */
+    /* Bytes of all frames received from / sent to the workers socket, and FETCH answers. */
+    uint64_t wbytes_in, wbytes_out;
+    uint64_t fetched, fetch_refused, fetched_bytes;
 };
 
 typedef BK_VEC(uint64_t) bk_ids_t;
@@ -202,6 +205,9 @@ void bk_job_fail(broker_t *self, uint32_t idx, bool retryable, const char *code,
                  const char *message, bool backoff);
 void bk_job_release(broker_t *self, uint32_t idx);
 void bk_unlease(broker_t *self, uint32_t idx);
+
+/* The bytes a message of cmd with a body of len bytes takes on the wire to w (all frames). */
+size_t bk_wire_size(const bk_worker_t *w, minga_cmd_t cmd, size_t len);
 
 /* Workers: send cmd with body to w; tell the holder (slot) of job id it was cancelled; the
  * leased jobs of a slot (*out the caller's, free()); a worker leaving (its jobs handed back);

@@ -682,10 +682,11 @@ static int s_worker_ready(broker_t *self, minga_pmsg_t *m, char *err, size_t err
         w->name = strdup("?");
     }
     minga_pbuf_reset(&self->out);
-    msgpack_pack_map(&self->out.pk, 3);
+    msgpack_pack_map(&self->out.pk, 4);
     minga_pk_kv_uint(&self->out.pk, "heartbeat_ms", self->cfg.heartbeat_ms);
     minga_pk_kv_uint(&self->out.pk, "liveness", self->cfg.liveness);
     minga_pk_kv_uint(&self->out.pk, "max_body", self->cfg.max_body);
+    minga_pk_kv_uint(&self->out.pk, "max_result", self->cfg.max_result);
     bk_worker_send(self, w, MINGA_CMD_WELCOME, self->out.sbuf.data, self->out.sbuf.size);
     if (fresh) {
         minga_info("worker %s (%s) joined, capacity %u", w->name, w->hex, w->capacity);
@@ -822,6 +823,112 @@ static int s_worker_disconnect(broker_t *self, minga_pmsg_t *m, char *err, size_
     return 0;
 }
 
+/* Whether job id is a parent of a job the current worker holds: the held jobs' parents are
+ * read from the store (a FETCH is rare; the index keeps no parents). 0, or a store code. */
+static int s_parent_of_held(broker_t *self, uint64_t id, bool *yes)
+{
+    *yes = false;
+    uint32_t *held;
+    size_t n = bk_worker_jobs(self, self->current->slot, &held);
+    if (!held)
+        return MINGA_ENOMEM;
+    MDB_txn *txn = NULL;
+    int rc = n ? minga_store_read_begin(self->store, &txn) : 0;
+    for (size_t i = 0; rc == 0 && i < n && !*yes; i++) {
+        minga_job_t job;
+        minga_job_init(&job);
+        if (bk_db_get_job(&self->db, txn, BX_JOB(&self->jobs, held[i])->id, &job) == 0)
+            for (size_t p = 0; p < job.nparents && !*yes; p++)
+                *yes = job.parents[p] == id;
+        minga_job_clear(&job);
+    }
+    if (txn)
+        mdb_txn_abort(txn);
+    free(held);
+    return rc;
+}
+
+/* Sends FETCHED {rid, id, result} for the done job (its result may be larger than max_body:
+ * packed into a buffer of its own, freed at once, so that the broker does not keep it). */
+static int s_send_fetched(broker_t *self, const minga_pmsg_t *m, const minga_job_t *job)
+{
+    minga_pbuf_t b;
+    minga_pbuf_init(&b);
+    msgpack_pack_map(&b.pk, m->has_rid ? 3 : 2);
+    if (m->has_rid)
+        minga_pk_kv_uint(&b.pk, "rid", m->rid);
+    minga_pk_kv_uint(&b.pk, "id", job->id);
+    int rc = minga_pk_kv_raw(&b.pk, "result", job->result, job->result_len) == 0 && b.sbuf.data
+                 ? 0
+                 : MINGA_ENOMEM;
+    if (rc == 0) {
+        bk_worker_send(self, self->current, MINGA_CMD_FETCHED, b.sbuf.data, b.sbuf.size);
+        self->fetched++;
+        self->fetched_bytes += b.sbuf.size;
+    }
+    minga_pbuf_clear(&b);
+    return rc;
+}
+
+/* FETCH {id}: the result of a done job that is a parent of a job this worker holds (REM-API,
+ * PROTOCOL.md §5). Checked in this order: the job exists (not_found), it is done
+ * (invalid_state), it is a parent of a held job (forbidden). */
+static int s_fetch(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap, minga_perr_t *code,
+                   uint64_t *err_id)
+{
+    static const minga_pfield_t fields[] = {
+        {"id", MINGA_PF_UINT, true, 1, 0},
+        {"rid", MINGA_PF_UINT, false, 0, 0},
+    };
+    const msgpack_object *f[2];
+    if (s_fields(m, fields, 2, f, err, errcap, code) != 0)
+        return MINGA_EFORMAT;
+    uint64_t id = minga_pobj_uint(f[0], 0);
+    minga_job_state_t st;
+    int rc;
+    if (id >= self->next_id || bk_state_of(self, id, &st) != 0)
+        return s_not_found(id, err, errcap, code, err_id);
+    if (st != MINGA_JOB_DONE)
+        return s_invalid_state(id, st, "only the result of a done job can be fetched", err, errcap,
+                               code, err_id);
+    bool parent;
+    if ((rc = s_parent_of_held(self, id, &parent)) != 0) {
+        snprintf(err, errcap, "looking up the jobs this worker holds: %s", minga_strerror(rc));
+        *code = MINGA_PERR_INTERNAL;
+        return rc;
+    }
+    if (!parent) {
+        snprintf(err, errcap, "job %" PRIu64 " is not a parent of a job this worker holds", id);
+        *code = MINGA_PERR_FORBIDDEN;
+        *err_id = id;
+        return MINGA_EREJECTED;
+    }
+    minga_job_t job;
+    minga_job_init(&job);
+    rc = bk_read_job(self, id, &job);
+    if (rc == MINGA_ENOTFOUND)
+        rc = s_not_found(id, err, errcap, code, err_id);
+    else if (rc != 0) {
+        snprintf(err, errcap, "reading job %" PRIu64 ": %s", id, minga_strerror(rc));
+        *code = MINGA_PERR_INTERNAL;
+    } else if (job.state != MINGA_JOB_DONE) {
+        rc = s_invalid_state(id, job.state, "its end is not stored yet", err, errcap, code, err_id);
+    } else if ((rc = s_send_fetched(self, m, &job)) != 0) {
+        s_oom(err, errcap, code);
+    }
+    minga_job_clear(&job);
+    return rc;
+}
+
+static int s_worker_fetch(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
+                          minga_perr_t *code, uint64_t *err_id)
+{
+    int rc = s_fetch(self, m, err, errcap, code, err_id);
+    if (rc != 0)
+        self->fetch_refused++;
+    return rc;
+}
+
 static s_handler_fn *const s_worker_handlers[MINGA_CMD_COUNT] = {
     [MINGA_CMD_READY] = s_worker_ready,
     [MINGA_CMD_PROGRESS] = s_worker_progress,
@@ -830,6 +937,7 @@ static s_handler_fn *const s_worker_handlers[MINGA_CMD_COUNT] = {
     [MINGA_CMD_RELEASE] = s_worker_release,
     [MINGA_CMD_HEARTBEAT] = s_worker_heartbeat,
     [MINGA_CMD_DISCONNECT] = s_worker_disconnect,
+    [MINGA_CMD_FETCH] = s_worker_fetch,
 };
 
 /* ---- receiving ---- */
@@ -867,7 +975,19 @@ static void s_on_worker(broker_t *self, zmsg_t *zm)
     minga_perr_t code = MINGA_PERR_NONE;
     uint64_t err_id = 0;
     char err[512], hex[520];
-    int rc = minga_pmsg_decode(&m, &zm, true, self->cfg.max_body, &code, err, sizeof err);
+    /* Only DONE may be larger than max_body, up to max_result. */
+    size_t max_body = self->cfg.max_body, limit = self->cfg.max_result;
+    self->wbytes_in += zmsg_content_size(zm);
+    int rc = minga_pmsg_decode(&m, &zm, true, limit > max_body ? limit : max_body, &code, err,
+                               sizeof err);
+    if (m.size > max_body && code != MINGA_PERR_TOO_BIG && (rc != 0 || m.cmd != MINGA_CMD_DONE)) {
+        snprintf(err, sizeof err,
+                 "message of %zu bytes is larger than the limit of %zu bytes (max_body; only "
+                 "DONE may be larger, up to max_result)",
+                 m.size, max_body);
+        code = MINGA_PERR_TOO_BIG;
+        rc = MINGA_EPROTO;
+    }
     self->current = m.routing ? s_worker_of(self, &m, hex, sizeof hex) : NULL;
     if (self->current)
         self->current->last_seen = self->now;
@@ -896,6 +1016,8 @@ static void s_on_worker(broker_t *self, zmsg_t *zm)
             bk_log_bad(self, "workers", &m, err);
         minga_proto_send_error(self->workers, m.routing, m.delimiter, m.has_rid, m.rid,
                                code ? code : MINGA_PERR_INTERNAL, err, err_id);
+        /* The ERROR's frames: its message plus the fixed part (framing, keys, rid, id). */
+        self->wbytes_out += zframe_size(m.routing) + strlen(err) + 64;
         if (self->current)
             self->current->last_sent = self->now;
     }

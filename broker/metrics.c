@@ -510,6 +510,22 @@ static void s_render_workers(broker_t *self, FILE *f)
     fprintf(f, "minga_workers_held %" PRIu64 "\n", held);
 }
 
+static void s_render_io(broker_t *self, FILE *f)
+{
+    s_family(f, "minga_worker_bytes_received_total", "counter",
+             "Bytes of all frames received on the workers socket.");
+    fprintf(f, "minga_worker_bytes_received_total %" PRIu64 "\n", self->wbytes_in);
+    s_family(f, "minga_worker_bytes_sent_total", "counter",
+             "Bytes of all frames sent on the workers socket.");
+    fprintf(f, "minga_worker_bytes_sent_total %" PRIu64 "\n", self->wbytes_out);
+    s_family(f, "minga_fetches_total", "counter",
+             "FETCH requests of workers: answered with a parent's result (fetched) or refused.");
+    fprintf(f, "minga_fetches_total{outcome=\"fetched\"} %" PRIu64 "\n", self->fetched);
+    fprintf(f, "minga_fetches_total{outcome=\"refused\"} %" PRIu64 "\n", self->fetch_refused);
+    s_family(f, "minga_fetched_bytes_total", "counter", "Bytes of the FETCHED answers' bodies.");
+    fprintf(f, "minga_fetched_bytes_total %" PRIu64 "\n", self->fetched_bytes);
+}
+
 static void s_render_store(broker_t *self, FILE *f)
 {
     minga_store_info_t info;
@@ -545,6 +561,7 @@ void bk_metrics_tick(broker_t *self)
     s_render_totals(self, f);
     s_render_leases(self, f);
     s_render_workers(self, f);
+    s_render_io(self, f);
     s_render_store(self, f);
     if (fclose(f) != 0) {
         free(text);

@@ -144,6 +144,7 @@ static const char *const s_broker_keys[] = {
     "broker/batch_max",        "broker/job_types",
     "broker/clients",          "broker/workers",
     "broker/events",           "broker/metrics",
+    "broker/max_result",
 };
 
 static bool s_in_table(const minga_cfg_t *table, size_t n, const char *path)

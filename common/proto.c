@@ -41,6 +41,8 @@ static const char *s_cmd_names[MINGA_CMD_COUNT] = {
     [MINGA_CMD_RELEASE] = "RELEASE",
     [MINGA_CMD_HEARTBEAT] = "HEARTBEAT",
     [MINGA_CMD_DISCONNECT] = "DISCONNECT",
+    [MINGA_CMD_FETCH] = "FETCH",
+    [MINGA_CMD_FETCHED] = "FETCHED",
     [MINGA_CMD_ERROR] = "ERROR",
 };
 
@@ -56,6 +58,7 @@ static const char *s_perr_names[MINGA_PERR_COUNT] = {
     [MINGA_PERR_INVALID_STATE] = "invalid_state",
     [MINGA_PERR_STORE_FULL] = "store_full",
     [MINGA_PERR_INTERNAL] = "internal",
+    [MINGA_PERR_FORBIDDEN] = "forbidden",
 };
 
 static const char *s_state_names[MINGA_JOB_STATE_COUNT] = {

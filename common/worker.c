@@ -71,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef enum { S_OFFLINE, S_ONLINE, S_DRAINING, S_STOPPED } s_state_t;
@@ -99,7 +100,36 @@ struct minga_task_t {
     minga_task_t *next; /* in the handler threads' queue */
     bool abandoned;     /* handed back at the drain time-out; its END is dropped */
     bool on_main;       /* run on the main thread (a quick job): progress goes out at once */
+    uint64_t *parents;  /* the job's parents, in the order of its `parents` field */
+    size_t nparents;
+    uint32_t lease_ms;
+    /* Results this handler fetched (minga_task_fetch): held until it returns. */
+    struct s_result_t **held;
+    size_t nheld, heldcap;
 };
+
+/* A fetched result (minga_task_fetch). Under the worker's lock: all of them in one list, the
+ * most recently used first; the first MINGA_WORKER_FETCH_CACHE are the cache, the others live
+ * only while a handler holds them (refs). */
+typedef struct s_result_t {
+    struct s_result_t *next;
+    uint64_t id;
+    uint8_t *data;
+    size_t len;
+    unsigned refs;
+} s_result_t;
+
+/* A FETCH on its way (under the worker's lock): asked by one or more handlers (waiters),
+ * sent by the main thread with rid (0: not sent yet on this connection), answered once. */
+typedef struct s_fetch_t {
+    struct s_fetch_t *next;
+    uint64_t id, rid;
+    unsigned waiters;
+    bool answered;
+    int rc;
+    char err[384];
+    s_result_t *result;
+} s_fetch_t;
 
 /* A place for one running job: at most `capacity` of them (invariant 1). */
 struct s_slot_t {
@@ -107,7 +137,7 @@ struct s_slot_t {
 };
 
 /* What a handler thread tells the main thread. */
-typedef enum { S_NOTE_END, S_NOTE_PROGRESS } s_note_kind_t;
+typedef enum { S_NOTE_END, S_NOTE_PROGRESS, S_NOTE_FETCH } s_note_kind_t;
 
 typedef struct s_note_t {
     struct s_note_t *next;
@@ -143,6 +173,14 @@ struct minga_worker_t {
     int64_t heartbeat_at, broker_expiry, reconnect_at, drain_deadline;
     unsigned reconnect_delay;
     atomic_bool draining;
+    /* FETCH (minga_task_fetch), under lock: */
+    pthread_cond_t fetched;   /* a FETCH was answered */
+    s_fetch_t *fetches;       /* on their way */
+    s_result_t *results;      /* fetched, most recently used first */
+    uint64_t next_rid;        /* main thread */
+    uint64_t broker_max_body; /* from WELCOME (0: not known); main thread */
+    uint64_t max_result;      /* the broker's max_result from WELCOME (0: not known) */
+    atomic_uint_fast64_t bytes_in, bytes_out;
 };
 
 /* Set by SIGTERM/SIGINT or minga_worker_stop() from any thread: a lock-free atomic, safe in a
@@ -161,11 +199,19 @@ typedef struct {
 /* Sends cmd with the body in self->pb now when connected, else keeps it for the next
  * connection (answers only: progress and heartbeats of a lost connection are dropped);
  * empties self->pb. */
+/* Counts a message of cmd with a body of len bytes as sent (all its frames). */
+static void s_count_sent(minga_worker_t *self, minga_cmd_t cmd, size_t len)
+{
+    atomic_fetch_add(&self->bytes_out, sizeof MINGA_PROTO_VERSION - 1 +
+                                           strlen(minga_cmd_name(cmd)) + (len ? len : 1));
+}
+
 static void s_post(minga_worker_t *self, minga_cmd_t cmd)
 {
     msgpack_sbuffer *sb = &self->pb.sbuf;
     if (self->dealer) {
         minga_proto_send(self->dealer, NULL, true, cmd, sb->data, sb->size);
+        s_count_sent(self, cmd, sb->size);
     } else if (cmd != MINGA_CMD_PROGRESS && cmd != MINGA_CMD_HEARTBEAT) {
         s_kept_t *kept = malloc(sizeof *kept + sb->size);
         if (kept) {
@@ -184,6 +230,7 @@ static void s_flush_kept(minga_worker_t *self)
     s_kept_t *kept;
     while ((kept = zlist_pop(self->outbox))) {
         minga_proto_send(self->dealer, NULL, true, kept->cmd, kept->data, kept->len);
+        s_count_sent(self, kept->cmd, kept->len);
         free(kept);
     }
 }
@@ -268,6 +315,8 @@ static void s_task_destroy(minga_task_t **task_p)
     free(task->type);
     free(task->body);
     free(task->result);
+    free(task->parents);
+    free(task->held);
     free(task);
     *task_p = NULL;
 }
@@ -374,12 +423,199 @@ bool minga_task_draining(const minga_task_t *task)
     return atomic_load(&task->worker->draining);
 }
 
+size_t minga_task_parents(minga_task_t *task, uint64_t *ids, size_t cap)
+{
+    for (size_t i = 0; i < task->nparents && i < cap; i++)
+        ids[i] = task->parents[i];
+    return task->nparents;
+}
+
+/* ---------------------------------------------------------------- fetched results */
+
+/* The result of job id among those fetched (under lock), moved to the front; NULL if none. */
+static s_result_t *s_result_find(minga_worker_t *self, uint64_t id)
+{
+    s_result_t **pp = &self->results;
+    for (; *pp; pp = &(*pp)->next)
+        if ((*pp)->id == id) {
+            s_result_t *r = *pp;
+            *pp = r->next;
+            r->next = self->results;
+            self->results = r;
+            return r;
+        }
+    return NULL;
+}
+
+/* Frees the results beyond the cache that no handler holds (under lock). */
+static void s_results_trim(minga_worker_t *self)
+{
+    s_result_t **pp = &self->results;
+    for (size_t n = 0; *pp; n++) {
+        s_result_t *r = *pp;
+        if (n >= MINGA_WORKER_FETCH_CACHE && r->refs == 0) {
+            *pp = r->next;
+            free(r->data);
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+}
+
+/* Gives back what the handler of task held (after it returned). */
+static void s_task_release_held(minga_task_t *task)
+{
+    if (task->nheld == 0)
+        return;
+    minga_worker_t *self = task->worker;
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < task->nheld; i++)
+        task->held[i]->refs--;
+    s_results_trim(self);
+    pthread_mutex_unlock(&self->lock);
+    task->nheld = 0;
+}
+
+/* Records that task holds r (a reference already counted). Returns 0 or MINGA_ENOMEM (the
+ * reference is then given back). */
+static int s_task_hold(minga_task_t *task, s_result_t *r)
+{
+    if (task->nheld == task->heldcap) {
+        size_t cap = task->heldcap ? task->heldcap * 2 : 8;
+        s_result_t **v = realloc(task->held, cap * sizeof *v);
+        if (!v) {
+            pthread_mutex_lock(&task->worker->lock);
+            r->refs--;
+            s_results_trim(task->worker);
+            pthread_mutex_unlock(&task->worker->lock);
+            return MINGA_ENOMEM;
+        }
+        task->held = v;
+        task->heldcap = cap;
+    }
+    task->held[task->nheld++] = r;
+    return 0;
+}
+
+/* The FETCH on its way for job id (under lock), or NULL. */
+static s_fetch_t *s_fetch_find(minga_worker_t *self, uint64_t id, uint64_t rid)
+{
+    for (s_fetch_t *f = self->fetches; f; f = f->next)
+        if (!f->answered && (rid ? f->rid == rid : f->id == id))
+            return f;
+    return NULL;
+}
+
+/* Unlinks and frees f (under lock). */
+static void s_fetch_remove(minga_worker_t *self, s_fetch_t *f)
+{
+    s_fetch_t **pp = &self->fetches;
+    while (*pp && *pp != f)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = f->next;
+    free(f);
+}
+
+static void s_post_note(minga_worker_t *self, s_note_kind_t kind, minga_task_t *task, uint64_t done,
+                        uint64_t total, const char *text);
+
+/* Waits (under lock) until f is answered or deadline (CLOCK_REALTIME) passes. */
+static void s_fetch_wait(minga_worker_t *self, s_fetch_t *f, const struct timespec *deadline)
+{
+    while (!f->answered)
+        if (pthread_cond_timedwait(&self->fetched, &self->lock, deadline) == ETIMEDOUT)
+            break;
+}
+
+int minga_task_fetch(minga_task_t *task, uint64_t id, const uint8_t **data, size_t *len, char *err,
+                     size_t errcap)
+{
+    minga_worker_t *self = task->worker;
+    *data = NULL;
+    *len = 0;
+    if (task->on_main) {
+        snprintf(err, errcap,
+                 "job %" PRIu64 ": a quick job (run on the main thread) cannot fetch job %" PRIu64,
+                 task->id, id);
+        return MINGA_EINVAL;
+    }
+    pthread_mutex_lock(&self->lock);
+    s_result_t *r = s_result_find(self, id);
+    s_fetch_t *f = NULL;
+    bool ask = false;
+    if (!r && !(f = s_fetch_find(self, id, 0)) && (f = calloc(1, sizeof *f))) {
+        f->id = id;
+        f->next = self->fetches;
+        self->fetches = f;
+        ask = true;
+    }
+    if (r)
+        r->refs++;
+    else if (f)
+        f->waiters++;
+    pthread_mutex_unlock(&self->lock);
+    if (!r && !f) {
+        snprintf(err, errcap, "job %" PRIu64 ": fetching job %" PRIu64 ": out of memory", task->id,
+                 id);
+        return MINGA_ENOMEM;
+    }
+    int rc = 0;
+    if (f) {
+        if (ask)
+            s_post_note(self, S_NOTE_FETCH, task, id, 0, NULL);
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        uint64_t wait_ms = task->lease_ms > 1000 ? task->lease_ms : 1000;
+        deadline.tv_sec += (time_t)(wait_ms / 1000);
+        deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&self->lock);
+        s_fetch_wait(self, f, &deadline);
+        f->waiters--;
+        if (!f->answered) {
+            rc = MINGA_ETIMEOUT;
+            snprintf(err, errcap,
+                     "job %" PRIu64 ": broker %s did not answer the FETCH of job %" PRIu64
+                     " within %" PRIu64 " ms",
+                     task->id, self->endpoint, id, wait_ms);
+        } else {
+            rc = f->rc;
+            r = f->result;
+            if (rc != 0)
+                snprintf(err, errcap, "job %" PRIu64 ": %s", task->id, f->err);
+            if (f->waiters == 0)
+                s_fetch_remove(self, f);
+        }
+        pthread_mutex_unlock(&self->lock);
+    }
+    if (rc == 0 && (rc = s_task_hold(task, r)) != 0)
+        snprintf(err, errcap, "job %" PRIu64 ": fetching job %" PRIu64 ": out of memory", task->id,
+                 id);
+    if (rc == 0) {
+        *data = r->data;
+        *len = r->len;
+    }
+    return rc;
+}
+
+void minga_worker_bytes(minga_worker_t *self, uint64_t *in, uint64_t *out)
+{
+    *in = atomic_load(&self->bytes_in);
+    *out = atomic_load(&self->bytes_out);
+}
+
 /* ---------------------------------------------------------------- handler threads */
 
 /* Runs the handler of task and fills in its outcome. */
 static void s_task_run(minga_task_t *task)
 {
     int rc = task->handler->fn(task, task->handler->arg);
+    s_task_release_held(task);
     task->rc = rc;
     if (rc == 0)
         task->failed = false;
@@ -684,6 +920,11 @@ static int s_start_threads(minga_worker_t *self)
         pthread_mutex_destroy(&self->lock);
         return MINGA_ENOMEM;
     }
+    if (pthread_cond_init(&self->fetched, NULL) != 0) {
+        pthread_cond_destroy(&self->wake);
+        pthread_mutex_destroy(&self->lock);
+        return MINGA_ENOMEM;
+    }
     self->lock_ready = true;
     /* Handler threads never take SIGTERM/SIGINT: the main loop must see them. */
     sigset_t block, old;
@@ -762,8 +1003,17 @@ static void s_stop_threads(minga_worker_t *self)
             pthread_join(self->threads[i], NULL);
         self->nthreads = 0;
         pthread_cond_destroy(&self->wake);
+        pthread_cond_destroy(&self->fetched);
         pthread_mutex_destroy(&self->lock);
         self->lock_ready = false;
+    }
+    while (self->fetches)
+        s_fetch_remove(self, self->fetches);
+    while (self->results) {
+        s_result_t *next = self->results->next;
+        free(self->results->data);
+        free(self->results);
+        self->results = next;
     }
     while (self->notes_head) {
         s_note_t *next = self->notes_head->next;
@@ -843,6 +1093,9 @@ static void s_send_ready(minga_worker_t *self)
     s_send_ready_cap(self, capacity);
 }
 
+static void s_send_fetches(minga_worker_t *self);
+static void s_fetches_unsend(minga_worker_t *self);
+
 static void s_connect(minga_worker_t *self, int64_t now)
 {
     self->dealer = zsock_new(ZMQ_DEALER);
@@ -868,6 +1121,7 @@ static void s_connect(minga_worker_t *self, int64_t now)
         self->state = atomic_load(&self->draining) ? S_DRAINING : S_ONLINE;
     s_send_ready(self);
     s_flush_kept(self);
+    s_send_fetches(self);
     self->heartbeat_at = now + self->opts.heartbeat_ms;
     self->broker_expiry = now + (int64_t)self->opts.heartbeat_ms * self->opts.liveness;
     minga_debug("connected to broker %s", self->endpoint);
@@ -878,6 +1132,7 @@ static void s_disconnect(minga_worker_t *self, int64_t now, const char *why)
     minga_warn("broker %s %s; reconnecting in %u ms", self->endpoint, why, self->reconnect_delay);
     zsock_set_linger(self->dealer, 0);
     zsock_destroy(&self->dealer);
+    s_fetches_unsend(self);
     self->state = S_OFFLINE;
     self->reconnect_at = now + self->reconnect_delay;
     if (self->reconnect_delay < 32000)
@@ -982,8 +1237,12 @@ static void s_on_job(minga_worker_t *self, const msgpack_object *body)
         task->type = job.type;
         task->body = job.body;
         task->body_size = job.body_len;
+        task->parents = job.parents;
+        task->nparents = job.nparents;
+        task->lease_ms = job.lease_ms;
         job.type = NULL;
         job.body = NULL;
+        job.parents = NULL;
         task->handler = h;
         task->worker = self;
         if (!s_dispatch(self, task))
@@ -1019,8 +1278,123 @@ static void s_on_welcome(minga_worker_t *self, const msgpack_object *body)
         self->opts.heartbeat_ms = (unsigned)hb;
     if (live >= 1 && live <= 100)
         self->opts.liveness = (unsigned)live;
+    uint64_t max_result = minga_pobj_uint(minga_pobj_get(body, "max_result"), 0);
     if (max >= 1024 && max <= (1u << 30))
-        self->opts.max_body = (unsigned)max;
+        self->broker_max_body = max;
+    self->max_result = max_result >= 1024 ? max_result : 0;
+}
+
+/* Sends the FETCHes not sent yet on this connection (main thread). */
+static void s_send_fetches(minga_worker_t *self)
+{
+    if (!self->dealer)
+        return;
+    pthread_mutex_lock(&self->lock);
+    for (s_fetch_t *f = self->fetches; f; f = f->next) {
+        if (f->answered || f->rid)
+            continue;
+        f->rid = ++self->next_rid;
+        msgpack_packer *pk = &self->pb.pk;
+        msgpack_pack_map(pk, 2);
+        minga_pk_kv_uint(pk, "rid", f->rid);
+        minga_pk_kv_uint(pk, "id", f->id);
+        s_post(self, MINGA_CMD_FETCH);
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* The FETCHes sent on a connection now lost go again on the next one. */
+static void s_fetches_unsend(minga_worker_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    for (s_fetch_t *f = self->fetches; f; f = f->next)
+        f->rid = 0;
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* Answers FETCH f (under lock) with rc and, on success, result r; wakes its waiters. */
+static void s_fetch_answer(minga_worker_t *self, s_fetch_t *f, int rc, s_result_t *r)
+{
+    f->answered = true;
+    f->rc = rc;
+    f->result = r;
+    if (r)
+        r->refs += f->waiters;
+    if (f->waiters == 0)
+        s_fetch_remove(self, f);
+    pthread_cond_broadcast(&self->fetched);
+}
+
+/* FETCHED {rid, id, result}: into the cache, to the handlers waiting for it. */
+static void s_on_fetched(minga_worker_t *self, const msgpack_object *body)
+{
+    uint64_t rid = minga_pobj_uint(minga_pobj_get(body, "rid"), 0);
+    uint64_t id = minga_pobj_uint(minga_pobj_get(body, "id"), 0);
+    const msgpack_object *result = minga_pobj_get(body, "result");
+    s_result_t *r = calloc(1, sizeof *r);
+    int rc = r ? minga_pobj_pack(result, &r->data, &r->len) : MINGA_ENOMEM;
+    pthread_mutex_lock(&self->lock);
+    s_fetch_t *f = rid ? s_fetch_find(self, 0, rid) : NULL;
+    if (f && f->id == id && rc == 0) {
+        r->id = id;
+        r->next = self->results;
+        self->results = r;
+        r->refs++; /* kept while the trim below runs */
+        s_fetch_answer(self, f, 0, r);
+        r->refs--;
+        s_results_trim(self);
+        r = NULL;
+    } else if (f && f->id == id) {
+        snprintf(f->err, sizeof f->err, "fetching job %" PRIu64 ": out of memory", id);
+        s_fetch_answer(self, f, MINGA_ENOMEM, NULL);
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (r) {
+        free(r->data);
+        free(r);
+    }
+    if (!f)
+        minga_debug("broker %s: dropped a FETCHED (rid %" PRIu64 ", job %" PRIu64
+                    ") nobody waits for",
+                    self->endpoint, rid, id);
+}
+
+/* An ERROR with the rid of a FETCH answers it: not_found, invalid_state and forbidden are
+ * MINGA_ENOTFOUND. Returns false when rid is no FETCH's. */
+static bool s_fetch_refused(minga_worker_t *self, uint64_t rid, const char *code,
+                            const char *message)
+{
+    pthread_mutex_lock(&self->lock);
+    s_fetch_t *f = rid ? s_fetch_find(self, 0, rid) : NULL;
+    if (f) {
+        bool gone = strcmp(code, "not_found") == 0 || strcmp(code, "invalid_state") == 0 ||
+                    strcmp(code, "forbidden") == 0;
+        snprintf(f->err, sizeof f->err, "broker %s refused the FETCH of job %" PRIu64 ": %s: %s",
+                 self->endpoint, f->id, code, message);
+        s_fetch_answer(self, f, gone ? MINGA_ENOTFOUND : MINGA_EPROTO, NULL);
+    }
+    pthread_mutex_unlock(&self->lock);
+    return f != NULL;
+}
+
+/* A FETCHED too large for this worker (dropped before its rid could be read): every FETCH
+ * sent fails, naming the limit. */
+static void s_fetches_too_big(minga_worker_t *self, const char *why)
+{
+    pthread_mutex_lock(&self->lock);
+    s_fetch_t *f = self->fetches;
+    while (f) {
+        s_fetch_t *next = f->next;
+        if (!f->answered && f->rid) {
+            snprintf(f->err, sizeof f->err,
+                     "broker %s: the answer to the FETCH of job %" PRIu64
+                     " was dropped: %s (this worker's max_body is %u bytes)",
+                     self->endpoint, f->id, why, self->opts.max_body);
+            s_fetch_answer(self, f, MINGA_ETOOBIG, NULL);
+        }
+        f = next;
+    }
+    pthread_mutex_unlock(&self->lock);
 }
 
 /* ERROR: logged. When it is about a job still running here (its lease was lost: the broker
@@ -1029,6 +1403,16 @@ static void s_on_welcome(minga_worker_t *self, const msgpack_object *body)
 static void s_on_error(minga_worker_t *self, const msgpack_object *body)
 {
     uint64_t id = minga_pobj_uint(minga_pobj_get(body, "id"), 0);
+    uint64_t rid = minga_pobj_uint(minga_pobj_get(body, "rid"), 0);
+    if (rid) {
+        char *c = minga_pobj_strdup(minga_pobj_get(body, "code"));
+        char *msg = minga_pobj_strdup(minga_pobj_get(body, "message"));
+        bool mine = s_fetch_refused(self, rid, c ? c : "?", msg ? msg : "");
+        free(c);
+        free(msg);
+        if (mine)
+            return;
+    }
     bool running = false;
     for (unsigned i = 0; id && i < self->nslots && !running; i++) {
         minga_task_t *task = self->slots[i].task;
@@ -1071,6 +1455,7 @@ static const struct {
     {MINGA_CMD_WELCOME, s_on_welcome},       {MINGA_CMD_JOB, s_on_job},
     {MINGA_CMD_CANCEL, s_on_cancel},         {MINGA_CMD_HEARTBEAT, s_on_nothing},
     {MINGA_CMD_DISCONNECT, s_on_disconnect}, {MINGA_CMD_ERROR, s_on_error},
+    {MINGA_CMD_FETCHED, s_on_fetched},
 };
 
 /* A message on the DEALER (any message proves the broker alive: invariant 4). */
@@ -1085,10 +1470,14 @@ static void s_on_broker(minga_worker_t *self, int64_t now)
     minga_perr_t perr;
     char err[256];
     minga_pmsg_init(&m);
-    if (minga_pmsg_decode(&m, &zm, false, self->opts.max_body + 65536, &perr, err, sizeof err) !=
-        0) {
+    atomic_fetch_add(&self->bytes_in, zmsg_content_size(zm));
+    size_t limit =
+        self->opts.max_body > self->broker_max_body ? self->opts.max_body : self->broker_max_body;
+    if (minga_pmsg_decode(&m, &zm, false, limit + 65536, &perr, err, sizeof err) != 0) {
         minga_warn("broker %s: dropped a %s message: %s: %s", self->endpoint, m.cmd_text,
                    minga_perr_name(perr), err);
+        if (perr == MINGA_PERR_TOO_BIG && strcmp(m.cmd_text, "FETCHED") == 0)
+            s_fetches_too_big(self, err);
         minga_pmsg_clear(&m);
         return;
     }
@@ -1122,7 +1511,8 @@ static int s_finish_drain(minga_worker_t *self)
     return rc;
 }
 
-/* END from a handler thread: answer the broker, free the slot, start a pending task. */
+static bool s_result_too_big(minga_worker_t *self, minga_task_t *task);
+
 /* Answers the broker for a finished task: RELEASE, FAIL or DONE (invariant 2). */
 static void s_answer(minga_worker_t *self, minga_task_t *task)
 {
@@ -1132,8 +1522,25 @@ static void s_answer(minga_worker_t *self, minga_task_t *task)
         s_send_release(self, task->id);
     else if (task->failed)
         s_send_fail(self, task->id, task->retryable, task->code, task->message);
+    else if (s_result_too_big(self, task))
+        s_send_fail(self, task->id, false, "result_too_big", task->message);
     else
         s_send_done(self, task->id, task->result, task->result_size);
+}
+
+/* True when task's DONE would be larger than the broker accepts (its max_result, or its
+ * max_body when it announced no max_result); task->message then says so. */
+static bool s_result_too_big(minga_worker_t *self, minga_task_t *task)
+{
+    uint64_t limit = self->max_result ? self->max_result : self->broker_max_body;
+    size_t size = task->result_size + 64; /* the DONE's frames and its other fields */
+    if (!limit || size <= limit)
+        return false;
+    snprintf(task->message, sizeof task->message,
+             "the result of %zu bytes is larger than the broker accepts in a DONE (%" PRIu64
+             " bytes: broker/max_result)",
+             task->result_size, limit);
+    return true;
 }
 
 static void s_on_end(minga_worker_t *self, s_slot_t *slot, minga_task_t *task)
@@ -1160,6 +1567,8 @@ static void s_on_notes(minga_worker_t *self)
         s_note_t *next = note->next;
         if (note->kind == S_NOTE_END)
             s_on_end(self, note->task->slot, note->task);
+        else if (note->kind == S_NOTE_FETCH)
+            s_send_fetches(self);
         else if (!note->task->abandoned)
             s_send_progress(self, note->task->id, note->done, note->total, note->text);
         free(note);

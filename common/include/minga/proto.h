@@ -59,6 +59,7 @@
 #define MINGA_PROTO_HEARTBEAT_MS 1000
 #define MINGA_PROTO_LIVENESS 3
 #define MINGA_PROTO_MAX_BODY (1u << 20)
+#define MINGA_PROTO_MAX_RESULT (64u << 20) /* a DONE's message (broker/max_result) */
 #define MINGA_PROTO_PRIORITY_DEFAULT 128
 #define MINGA_PROTO_WAIT_MS_DEFAULT 30000
 
@@ -89,6 +90,8 @@ typedef enum {
     MINGA_CMD_RELEASE,
     MINGA_CMD_HEARTBEAT,
     MINGA_CMD_DISCONNECT,
+    MINGA_CMD_FETCH,   /* worker -> broker: a parent's result */
+    MINGA_CMD_FETCHED, /* broker -> worker: its answer */
     /* broker -> anyone */
     MINGA_CMD_ERROR,
     MINGA_CMD_COUNT
@@ -114,6 +117,7 @@ typedef enum {
     MINGA_PERR_INVALID_STATE,
     MINGA_PERR_STORE_FULL,
     MINGA_PERR_INTERNAL,
+    MINGA_PERR_FORBIDDEN,
     MINGA_PERR_COUNT
 } minga_perr_t;
 

@@ -68,7 +68,8 @@ typedef struct {
     unsigned heartbeat_ms;  /* --heartbeat MS: interval of heartbeats (default 1000) */
     unsigned liveness;      /* heartbeats missed before the broker is deemed gone (3) */
     unsigned drain_ms;      /* --drain-timeout SEC: SIGTERM drain before handing back (30 s) */
-    unsigned max_body;      /* the largest job body accepted, bytes (16 MiB) */
+    unsigned max_body;      /* the largest message accepted from the broker (a JOB, a FETCHED),
+                             * bytes (16 MiB; at least the broker's max_body) */
     bool curve;             /* --curve on|off, --no-curve: CurveZMQ on a tcp:// endpoint (on) */
     const char *broker_key; /* --broker-key FILE: the broker's public certificate */
     const char *cert;       /* --cert FILE: this worker's certificate (with its _secret) */
@@ -112,6 +113,10 @@ int minga_worker_run(minga_worker_t *self);
 /* Asks a running worker to drain and leave, as SIGTERM does. Async-signal-safe. */
 void minga_worker_stop(void);
 
+/* Bytes this worker process received from / sent to the broker so far (all frames of every
+ * message, counted as the frames' sizes). Any thread. */
+void minga_worker_bytes(minga_worker_t *self, uint64_t *in, uint64_t *out);
+
 /* The endpoint the worker connects to (borrowed). */
 const char *minga_worker_endpoint(minga_worker_t *self);
 
@@ -146,6 +151,27 @@ void minga_task_fail(minga_task_t *task, bool retryable, const char *code, const
 /* True once the worker is draining: a long handler may stop early, call
  * minga_task_hand_back(task) and return, so that another worker runs the job. */
 bool minga_task_draining(const minga_task_t *task);
+
+/* The job's parents, in the order of its `parents` field: copies up to cap ids into ids and
+ * returns how many the job has. */
+size_t minga_task_parents(minga_task_t *task, uint64_t *ids, size_t cap);
+
+/* Results kept per worker process by minga_task_fetch(), by job id, the most recently used. */
+#define MINGA_WORKER_FETCH_CACHE 4
+
+/* In a handler: the result (its msgpack bytes, as the broker stored what the parent's worker
+ * passed to minga_task_set_result) of parent job `id` of this task, fetched from the broker
+ * with FETCH (through the runtime's main thread; the handler thread waits, heartbeats go on)
+ * and kept in a per-process cache of the last MINGA_WORKER_FETCH_CACHE results by job id, so
+ * that a worker receives a batch's shared data once; handlers asking for the same id at once
+ * share one FETCH. *data (a nil result is the one byte 0xc0) is borrowed and stays valid until
+ * the handler returns. Returns 0; MINGA_ENOTFOUND (the broker answered not_found,
+ * invalid_state or forbidden: not a parent of a job this worker holds, not done, or gone),
+ * MINGA_ETIMEOUT (no answer within the job's lease time), MINGA_ETOOBIG (the answer was larger
+ * than this worker's max_body), MINGA_EINVAL (a quick job, run on the main thread, cannot
+ * fetch), MINGA_EPROTO (another refusal) or MINGA_ENOMEM; err names the jobs and the cause. */
+int minga_task_fetch(minga_task_t *task, uint64_t id, const uint8_t **data, size_t *len, char *err,
+                     size_t errcap);
 
 /* Hands the job back instead of answering it: when the handler returns (whatever it
  * returns), the runtime sends RELEASE, the broker queues the job again at once and the attempt
