@@ -1,10 +1,10 @@
 /*
  * cmd_rueda.c: `minga rueda STEP EVENT`, the operator's steps of a rueda:
  *
- *   minga rueda score EVENT [--shards N] [--wait] [--detach]
+ *   minga rueda score EVENT [--shards N] [--carry] [--wait] [--detach]
  *   minga rueda schedule EVENT [--method flow|greedy] [--wait] [--detach]
  *   minga rueda reschedule EVENT [--wait] [--detach]
- *   minga rueda run EVENT [--shards N] [--wait] [--detach]
+ *   minga rueda run EVENT [--shards N] [--carry] [--wait] [--detach]
  *
  * score
  * cuts the event's demands into N ranges of ids (from the store, at enqueue time), enqueues
@@ -12,6 +12,9 @@
  * weights of the section "match" of --config), waits for them with progress (on a terminal a
  * line redrawn in place, else one line per finished shard) and prints the summary of the
  * candidates that replaced the event's previous ones. --detach prints the job ids instead.
+ * With --carry the run is carried (match_carry.h), for match workers on hosts without the
+ * store: a match.score job with stage "prepare", then the N match.shard jobs after it (any
+ * match worker, remote ones too), then a match.score job with stage "merge" after all of them.
  * schedule enqueues one match.schedule job (a whole new timetable), reschedule one that keeps
  * the meetings still valid and fills the holes; both wait and print the Spanish summary.
  * run enqueues the whole pipeline as one batch: the stages of s_stages (score shards, then the
@@ -43,6 +46,7 @@ typedef struct {
     const char *event;
     unsigned shards;
     bool detach;
+    bool carry; /* a carried run: prepare, shards, merge */
     minga_match_config_t cfg;
     char **ids; /* the event's demand ids, in key order */
     size_t nids;
@@ -58,6 +62,8 @@ static int s_parse(s_score_t *s, minga_cli_t *cli, int argc, char **argv)
             continue;
         } else if (strcmp(argv[i], "--detach") == 0) {
             s->detach = true;
+        } else if (strcmp(argv[i], "--carry") == 0) {
+            s->carry = true;
         } else if ((r = minga_cli_opt("rueda", argc, argv, &i, "--shards", &v)) != 0) {
             char *end;
             long n = r > 0 ? strtol(v, &end, 10) : 0;
@@ -126,8 +132,9 @@ static int s_read_ids(s_score_t *s, minga_cli_t *cli)
     return rc ? MINGA_EXIT_FAIL : 0;
 }
 
-/* The body of shard i: event, run, range and weights. */
-static int s_body(const s_score_t *s, uint64_t gen, unsigned i, minga_jobspec_t *spec)
+/* The job of shard i, of type type: event, run, range, weights, and stage when not NULL. */
+static int s_body(const s_score_t *s, uint64_t gen, unsigned i, const char *type, const char *stage,
+                  minga_jobspec_t *spec)
 {
     size_t a = s->nids * i / s->shards, b = s->nids * (i + 1) / s->shards;
     const char *from = "", *to = "";
@@ -141,7 +148,9 @@ static int s_body(const s_score_t *s, uint64_t gen, unsigned i, minga_jobspec_t 
     const minga_cfg_t *table = minga_match_config_table(&n);
     minga_pbuf_t pb;
     minga_pbuf_init(&pb);
-    msgpack_pack_map(&pb.pk, 7);
+    msgpack_pack_map(&pb.pk, stage ? 8 : 7);
+    if (stage)
+        minga_pk_kv_str(&pb.pk, "stage", stage);
     minga_pk_kv_str(&pb.pk, "event", s->event);
     minga_pk_kv_uint(&pb.pk, "gen", gen);
     minga_pk_kv_uint(&pb.pk, "shard", i);
@@ -153,7 +162,7 @@ static int s_body(const s_score_t *s, uint64_t gen, unsigned i, minga_jobspec_t 
     for (size_t j = 0; j < n; j++)
         minga_pk_kv_uint(&pb.pk, table[j].flag,
                          *(const uint64_t *)((const char *)&s->cfg + table[j].offset));
-    spec->type = strdup("match.score");
+    spec->type = strdup(type);
     spec->lease_ms = S_LEASE_MS;
     spec->body = malloc(pb.sbuf.size);
     if (spec->body)
@@ -161,6 +170,47 @@ static int s_body(const s_score_t *s, uint64_t gen, unsigned i, minga_jobspec_t 
     spec->body_len = pb.sbuf.size;
     minga_pbuf_clear(&pb);
     return spec->type && spec->body ? 0 : MINGA_ENOMEM;
+}
+
+/* The number of jobs of a score: the shards, and the prepare and merge stages when carried. */
+static unsigned s_njobs(const s_score_t *s)
+{
+    return s->shards + (s->carry ? 2 : 0);
+}
+
+/* Every spec in specs[from, to) depends on the jobs at batch positions [pfirst, pend). */
+static int s_depend(minga_jobspec_t *specs, size_t from, size_t to, size_t pfirst, size_t pend)
+{
+    for (size_t i = from; i < to; i++) {
+        specs[i].after = malloc((pend - pfirst) * sizeof *specs[i].after);
+        if (!specs[i].after)
+            return MINGA_ENOMEM;
+        for (size_t j = pfirst; j < pend; j++)
+            specs[i].after[specs[i].nafter++] = (uint32_t)j;
+    }
+    return 0;
+}
+
+/* The s_njobs(s) specs of a score into specs (base: the batch position of specs[0]). */
+static int s_score_specs(const s_score_t *s, uint64_t gen, minga_jobspec_t *specs, size_t base)
+{
+    unsigned n = s->shards;
+    if (!s->carry) {
+        for (unsigned i = 0; i < n; i++)
+            if (s_body(s, gen, i, "match.score", NULL, &specs[i]) != 0)
+                return MINGA_ENOMEM;
+        return 0;
+    }
+    if (s_body(s, gen, 0, "match.score", "prepare", &specs[0]) != 0 ||
+        s_body(s, gen, 0, "match.score", "merge", &specs[n + 1]) != 0)
+        return MINGA_ENOMEM;
+    for (unsigned i = 0; i < n; i++)
+        if (s_body(s, gen, i, "match.shard", NULL, &specs[1 + i]) != 0)
+            return MINGA_ENOMEM;
+    if (s_depend(specs, 1, n + 1, base, base + 1) != 0 ||
+        s_depend(specs, n + 1, n + 2, base + 1, base + n + 1) != 0)
+        return MINGA_ENOMEM;
+    return 0;
 }
 
 /* Waits for every shard; returns the exit status. */
@@ -183,11 +233,11 @@ static int s_wait_all(minga_client_t *client, const uint64_t *ids, unsigned n)
         }
         unsigned pct = (i + 1) * 100 / n;
         if (tty)
-            fprintf(stderr, "\rpuntuando: [%-30.*s] %u/%u fragmentos (%u %%)",
-                    (int)(pct * 30 / 100), "==============================", i + 1, n, pct);
+            fprintf(stderr, "\rpuntuando: [%-30.*s] %u/%u trabajos (%u %%)", (int)(pct * 30 / 100),
+                    "==============================", i + 1, n, pct);
         else
-            fprintf(stderr, "puntuando: fragmento %u/%u terminado (trabajo %" PRIu64 ", %s)\n",
-                    i + 1, n, ids[i], minga_job_state_name(job.state));
+            fprintf(stderr, "puntuando: trabajo %u/%u terminado (trabajo %" PRIu64 ", %s)\n", i + 1,
+                    n, ids[i], minga_job_state_name(job.state));
         minga_job_clear(&job);
     }
     if (tty)
@@ -221,34 +271,34 @@ static int s_score(minga_cli_t *cli, int argc, char **argv)
     if (rc || (rc = s_read_ids(&s, cli)) != 0)
         goto done;
     rc = MINGA_EXIT_FAIL;
-    specs = calloc(s.shards, sizeof *specs);
-    ids = calloc(s.shards, sizeof *ids);
+    unsigned njobs = s_njobs(&s);
+    specs = calloc(njobs, sizeof *specs);
+    ids = calloc(njobs, sizeof *ids);
     uint64_t gen = minga_now_ms() << 12 | ((uint64_t)getpid() & 0xfff);
-    for (unsigned i = 0; specs && i < s.shards; i++)
+    for (unsigned i = 0; specs && i < njobs; i++)
         minga_jobspec_init(&specs[i]);
-    for (unsigned i = 0; specs && ids && i < s.shards; i++)
-        if (s_body(&s, gen, i, &specs[i]) != 0)
-            goto done;
-    if (!specs || !ids ||
+    if (!specs || !ids || s_score_specs(&s, gen, specs, 0) != 0 ||
         minga_client_new_store(&client, cli->store_dir, (int)(cli->timeout_s * 1000)) != 0)
         goto done;
-    if (minga_client_batch(client, specs, s.shards, ids) != 0) {
+    if (minga_client_batch(client, specs, njobs, ids) != 0) {
         fprintf(stderr, "minga rueda score: %s\n", minga_client_error(client));
         goto done;
     }
     if (s.detach) {
-        for (unsigned i = 0; i < s.shards; i++)
+        for (unsigned i = 0; i < njobs; i++)
             printf("%" PRIu64 "\n", ids[i]);
         rc = MINGA_EXIT_OK;
         goto done;
     }
-    fprintf(stderr, "minga rueda score: %s: %zu demandas en %u fragmentos (corrida %" PRIu64 ")\n",
-            s.event, s.nids, s.shards, gen);
-    rc = s_wait_all(client, ids, s.shards);
+    fprintf(
+        stderr, "minga rueda score: %s: %zu demandas en %u fragmentos%s (corrida %" PRIu64 ")\n",
+        s.event, s.nids, s.shards,
+        s.carry ? ", con los datos llevados por el broker (preparación y fusión aparte)" : "", gen);
+    rc = s_wait_all(client, ids, njobs);
     if (rc == MINGA_EXIT_OK)
         s_summary(cli, s.event);
 done:
-    for (unsigned i = 0; specs && i < s.shards; i++)
+    for (unsigned i = 0; specs && i < s_njobs(&s); i++)
         minga_jobspec_clear(&specs[i]);
     free(specs);
     free(ids);
@@ -427,12 +477,11 @@ static minga_jobspec_t *s_run_next(s_run_t *run)
 
 static int s_stage_score_add(s_run_t *run)
 {
-    for (unsigned i = 0; i < run->score.shards; i++) {
-        minga_jobspec_t *spec = s_run_next(run);
-        if (!spec || s_body(&run->score, run->gen, i, spec) != 0)
+    size_t base = run->n;
+    for (unsigned i = 0; i < s_njobs(&run->score); i++)
+        if (!s_run_next(run))
             return MINGA_ENOMEM;
-    }
-    return 0;
+    return s_score_specs(&run->score, run->gen, &run->specs[base], base);
 }
 
 static void s_stage_score_summary(s_run_t *run, const minga_job_t *jobs, size_t n)
@@ -620,10 +669,10 @@ static int s_run_rueda(minga_cli_t *cli, int argc, char **argv)
 
 MINGA_COMMAND(rueda, "rueda", 60, s_run_rueda,
               "ejecuta los pasos de la rueda (score, schedule, reschedule, run)",
-              "Uso: minga rueda score EVENTO [--shards N] [--wait] [--detach]\n"
+              "Uso: minga rueda score EVENTO [--shards N] [--carry] [--wait] [--detach]\n"
               "     minga rueda schedule EVENTO [--method flow|greedy] [--wait] [--detach]\n"
               "     minga rueda reschedule EVENTO [--wait] [--detach]\n"
-              "     minga rueda run EVENTO [--shards N] [--wait] [--detach]\n"
+              "     minga rueda run EVENTO [--shards N] [--carry] [--wait] [--detach]\n"
               "\n"
               "score: puntúa todas las demandas del EVENTO contra todas las ofertas y guarda\n"
               "los mejores candidatos de cada demanda y de cada oferta, con sus motivos. Las\n"
@@ -632,6 +681,10 @@ MINGA_COMMAND(rueda, "rueda", 60, s_run_rueda,
               "Cuando termina el último fragmento, los candidatos nuevos reemplazan a los\n"
               "anteriores del evento de una sola vez. Los pesos y K salen de la sección\n"
               "«match» de --config (ver deploy/match.cfg.example).\n"
+              "Con --carry los fragmentos no leen el almacén: un trabajo prepara los datos del\n"
+              "evento, el broker se los lleva a cada trabajador (también a los remotos, en\n"
+              "otras máquinas: minga-match-worker --remote) y otro trabajo guarda al final los\n"
+              "resultados de todos; los candidatos son los mismos que sin --carry.\n"
               "\n"
               "schedule: arma el cronograma del EVENTO con sus candidatos (un trabajo\n"
               "match.schedule): elige las reuniones asegurando primero el mínimo de cada GAD\n"

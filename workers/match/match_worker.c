@@ -268,6 +268,8 @@ static int s_merge_stage(minga_task_t *task, minga_store_t *store, const minga_m
         rc = minga_match_merge_carried(store, job, data, lens, n, &res, err, errcap);
     }
     if (rc == 0) {
+        res.demands = res.total_demands;
+        res.pairs_kept = res.total_candidates;
         s_result(task, job, &res);
         s_log_shard("match.score merge", job, &res);
         minga_task_progress(task, n + 1, n + 1, "candidatos del evento reemplazados");
