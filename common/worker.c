@@ -541,6 +541,13 @@ int minga_task_fetch(minga_task_t *task, uint64_t id, const uint8_t **data, size
                  task->id, id);
         return MINGA_EINVAL;
     }
+    bool parent = false;
+    for (size_t i = 0; i < task->nparents && !parent; i++)
+        parent = task->parents[i] == id;
+    if (!parent) {
+        snprintf(err, errcap, "job %" PRIu64 " is not a parent of job %" PRIu64, id, task->id);
+        return MINGA_ENOTFOUND;
+    }
     pthread_mutex_lock(&self->lock);
     s_result_t *r = s_result_find(self, id);
     s_fetch_t *f = NULL;

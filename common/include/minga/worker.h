@@ -165,8 +165,8 @@ size_t minga_task_parents(minga_task_t *task, uint64_t *ids, size_t cap);
  * and kept in a per-process cache of the last MINGA_WORKER_FETCH_CACHE results by job id, so
  * that a worker receives a batch's shared data once; handlers asking for the same id at once
  * share one FETCH. *data (a nil result is the one byte 0xc0) is borrowed and stays valid until
- * the handler returns. Returns 0; MINGA_ENOTFOUND (the broker answered not_found,
- * invalid_state or forbidden: not a parent of a job this worker holds, not done, or gone),
+ * the handler returns. Returns 0; MINGA_ENOTFOUND (id is not one of this task's parents, or
+ * the broker answered not_found, invalid_state or forbidden: not done, or gone),
  * MINGA_ETIMEOUT (no answer within the job's lease time), MINGA_ETOOBIG (the answer was larger
  * than this worker's max_body), MINGA_EINVAL (a quick job, run on the main thread, cannot
  * fetch), MINGA_EPROTO (another refusal) or MINGA_ENOMEM; err names the jobs and the cause. */
