@@ -110,6 +110,26 @@ def main():
         while cmd in ("HEARTBEAT", "JOB"):
             cmd, r = w.recv(3000)
         check(cmd == "ERROR" and r["code"] == "not_found" and r["id"] == 424242, "DONE unknown %r" % r)
+        # FETCH (test_broker_fetch has the whole story): hostile bodies, refusals; only DONE may
+        # be larger than max_body (4096 here), up to max_result
+        fetch_cases = [
+            (P({}), "bad_body"), (P({"id": "1"}), "bad_body"), (P({"id": -3}), "bad_body"),
+            (P({"id": 0}), "bad_body"), (P({"id": 1, "x": 2}), "bad_body"),
+            (P({"id": 2 ** 64 - 1}), "not_found"), (P([1]), "bad_body"), (b"\xc1", "bad_body"),
+            (P({"id": 424242}), "not_found"), (P({"id": jid}), "invalid_state"),
+            (P({"id": 1, "pad": "x" * 5000}), "too_big"),
+        ]
+        for raw, code in fetch_cases:
+            w.sock.send_multipart([E, VERSION, b"FETCH", raw])
+            cmd, r = w.recv(3000)
+            while cmd in ("HEARTBEAT", "JOB"):
+                cmd, r = w.recv(3000)
+            check(cmd == "ERROR" and r["code"] == code, "FETCH %r: %s %r" % (raw[:40], cmd, r))
+        w.send("DONE", {"id": 424243, "result": "x" * 5000})
+        cmd, r = w.recv(3000)
+        while cmd in ("HEARTBEAT", "JOB"):
+            cmd, r = w.recv(3000)
+        check(cmd == "ERROR" and r["code"] == "not_found", "a DONE above max_body is read %r" % r)
         w.close()
         stranger = Worker.__new__(Worker)
         import zmq

@@ -15,7 +15,7 @@ from test_broker_proto import VERSION, Broker, Client, Worker, check  # noqa: E4
 
 COMMANDS = [b"ENQUEUE", b"BATCH", b"STATUS", b"WAIT", b"CANCEL", b"RETRY", b"LIST", b"STATS",
             b"WORKERS", b"PING", b"READY", b"PROGRESS", b"DONE", b"FAIL", b"RELEASE",
-            b"HEARTBEAT", b"DISCONNECT", b"JOB", b"ERROR"]
+            b"HEARTBEAT", b"DISCONNECT", b"JOB", b"ERROR", b"FETCH", b"FETCHED"]
 
 
 def random_value(rng, depth=0):
