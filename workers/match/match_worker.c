@@ -504,7 +504,7 @@ int main(int argc, char **argv)
         s_store_dir = minga_store_default_dir(NULL);
     s_local[1].arg = (void *)s_store_dir;
     if (no_shards)
-        s_local[2].type = NULL;
+        s_local[2] = (minga_handler_t){NULL, NULL, NULL};
     char err[512];
     if (minga_match_config_load(&s_cfg, minga_worker_option_peek(argc, argv, "--config"), err,
                                 sizeof err) != 0) {
