@@ -6,6 +6,9 @@
  * divided by the time from the first enqueue to the last job done.
  *
  *   bench_broker throughput minga --store DIR --worker-bin PATH [--capacity C]
+ *       over TCP (issue 9: the cost of CurveZMQ), to a broker bound there by the caller:
+ *       --clients-ep EP --workers-ep EP --events-ep EP --curve on|off, and with CURVE on
+ *       --broker-key FILE --cert FILE (the client's) --worker-cert FILE
  *   bench_broker throughput beanstalkd --port P       (workers: reserve + delete)
  *   bench_broker throughput gearmand --port P         (background jobs; workers: libgearman)
  *   bench_broker throughput zmq                       (a raw libzmq load-balancing broker with
@@ -23,6 +26,7 @@
  * events socket; the other systems' workers count completions in a shared-memory counter.
  */
 #include "minga/client.h"
+#include "minga/curve.h"
 #include "minga/proto.h"
 
 #include <arpa/inet.h>
@@ -54,6 +58,12 @@ typedef struct {
     const char *mode, *system, *store, *worker_bin, *done_by;
     long jobs, workers, inflight, capacity, port, rate, seconds;
 } s_opts_t;
+
+/* The TCP endpoints and CURVE settings of a run over tcp:// (clients NULL: the store's ipc). */
+static struct {
+    const char *clients, *workers, *events, *curve, *broker_key, *cert, *worker_cert;
+    minga_curve_t c;
+} s_net;
 
 static atomic_long *s_done_counter; /* shared with forked workers */
 static pid_t s_workers[S_MAX_WORKERS];
@@ -124,11 +134,15 @@ static double s_children_cpu(void)
 /* Prints the figure; call after the workers were stopped and waited for. */
 static void s_print_result(const s_opts_t *o, double secs, long jobs)
 {
+    char net[96] = "";
+    if (s_net.clients)
+        snprintf(net, sizeof net, ",\"transport\":\"tcp\",\"curve\":%s",
+                 s_net.c.enabled ? "true" : "false");
     printf("{\"mode\":\"throughput\",\"system\":\"%s\",\"jobs\":%ld,\"workers\":%ld,"
            "\"inflight\":%ld,\"capacity\":%ld,\"seconds\":%.3f,\"jobs_per_s\":%.0f,"
-           "\"worker_cpu_us_per_job\":%.1f}\n",
+           "\"worker_cpu_us_per_job\":%.1f%s}\n",
            o->system, jobs, o->workers, o->inflight, o->capacity, secs, (double)jobs / secs,
-           s_children_cpu() * 1e6 / (double)jobs);
+           s_children_cpu() * 1e6 / (double)jobs, net);
     fflush(stdout);
 }
 
@@ -140,24 +154,44 @@ typedef struct {
     uint64_t rid;
 } s_minga_t;
 
+/* The endpoint NAME of the broker: the store's ipc one, or the run's tcp one. */
+static void s_endpoint(const char *store, const char *name, char *ep, size_t cap)
+{
+    char err[256];
+    const char *tcp = strcmp(name, "clients") == 0 ? s_net.clients : s_net.events;
+    if (s_net.clients)
+        snprintf(ep, cap, "%s", tcp);
+    else if (minga_proto_ipc_endpoint(store, name, ep, cap, err, sizeof err) != 0)
+        s_die("store %s: %s", store, err);
+}
+
+/* Connects sock to ep, as a CURVE client when the run says so. */
+static void s_connect_to(zsock_t *sock, const char *ep)
+{
+    char err[512];
+    if (!sock || minga_curve_client_setup(sock, ep, &s_net.c, err, sizeof err) != 0)
+        s_die("%s: %s", ep, sock ? err : "cannot make a socket");
+    if (zsock_connect(sock, "%s", ep) != 0)
+        s_die("cannot connect to %s", ep);
+}
+
 static void s_minga_connect(s_minga_t *m, const char *store)
 {
-    char ep[256], err[256];
+    char ep[256];
     minga_pbuf_init(&m->pb);
     m->rid = 0;
-    if (minga_proto_ipc_endpoint(store, "clients", ep, sizeof ep, err, sizeof err) != 0)
-        s_die("store %s: %s", store, err);
-    m->dealer = zsock_new_dealer(ep);
-    if (minga_proto_ipc_endpoint(store, "events", ep, sizeof ep, err, sizeof err) != 0)
-        s_die("store %s: %s", store, err);
+    m->dealer = zsock_new(ZMQ_DEALER);
     m->sub = zsock_new(ZMQ_SUB);
+    if (!m->dealer || !m->sub)
+        s_die("cannot connect to the broker of %s", store);
     zsock_set_rcvhwm(m->sub, 0);
     zsock_set_sndhwm(m->dealer, 0);
     zsock_set_rcvhwm(m->dealer, 0);
     zsock_set_subscribe(m->sub, "job/");
-    zsock_connect(m->sub, "%s", ep);
-    if (!m->dealer || !m->sub)
-        s_die("cannot connect to the broker of %s", store);
+    s_endpoint(store, "clients", ep, sizeof ep);
+    s_connect_to(m->dealer, ep);
+    s_endpoint(store, "events", ep, sizeof ep);
+    s_connect_to(m->sub, ep);
     zclock_sleep(300); /* the SUB's slow joiner */
 }
 
@@ -234,8 +268,16 @@ static void s_minga_start_workers(const s_opts_t *o)
             snprintf(name, sizeof name, "bench-worker-%ld", i + 1);
             int null = open("/dev/null", O_WRONLY);
             dup2(null, 2);
-            execl(o->worker_bin, o->worker_bin, "--store", o->store, "--capacity", cap, "--name",
-                  name, (char *)NULL);
+            if (s_net.clients && s_net.c.enabled)
+                execl(o->worker_bin, o->worker_bin, "--broker", s_net.workers, "--curve", "on",
+                      "--broker-key", s_net.broker_key, "--cert", s_net.worker_cert, "--capacity",
+                      cap, "--name", name, (char *)NULL);
+            else if (s_net.clients)
+                execl(o->worker_bin, o->worker_bin, "--broker", s_net.workers, "--curve", "off",
+                      "--capacity", cap, "--name", name, (char *)NULL);
+            else
+                execl(o->worker_bin, o->worker_bin, "--store", o->store, "--capacity", cap,
+                      "--name", name, (char *)NULL);
             _exit(127);
         }
         s_workers[s_nworkers++] = pid;
@@ -901,8 +943,27 @@ static void s_usage(void)
     fprintf(stderr, "usage: bench_broker throughput minga|beanstalkd|gearmand|zmq [options]\n"
                     "       bench_broker latency|fill|serve|fsync [options]\n"
                     "options: --store DIR --worker-bin PATH --port P --jobs N --workers W\n"
-                    "         --inflight K --capacity C --rate R --seconds S\n");
+                    "         --inflight K --capacity C --rate R --seconds S\n"
+                    "         --clients-ep EP --workers-ep EP --events-ep EP --curve on|off\n"
+                    "         --broker-key FILE --cert FILE --worker-cert FILE\n");
     exit(2);
+}
+
+/* Checks the tcp options and points the client API (STATS, WORKERS) at the tcp endpoint. */
+static void s_net_setup(void)
+{
+    minga_curve_init(&s_net.c);
+    if (!s_net.clients)
+        return;
+    if (!s_net.workers || !s_net.events || !s_net.curve)
+        s_usage();
+    s_net.c.enabled = strcmp(s_net.curve, "on") == 0;
+    if (s_net.c.enabled && (!s_net.broker_key || !s_net.cert || !s_net.worker_cert))
+        s_usage();
+    s_net.c.broker_key = s_net.broker_key ? strdup(s_net.broker_key) : NULL;
+    s_net.c.cert = s_net.cert ? strdup(s_net.cert) : NULL;
+    if (minga_client_set_defaults(s_net.clients, &s_net.c) != 0)
+        s_die("out of memory");
 }
 
 static void s_parse(s_opts_t *o, int argc, char **argv)
@@ -943,6 +1004,22 @@ static void s_parse(s_opts_t *o, int argc, char **argv)
             o->worker_bin = argv[++i];
             continue;
         }
+        static const struct {
+            const char *name;
+            const char **dst;
+        } strs[] = {
+            {"--clients-ep", &s_net.clients},      {"--workers-ep", &s_net.workers},
+            {"--events-ep", &s_net.events},        {"--curve", &s_net.curve},
+            {"--broker-key", &s_net.broker_key},   {"--cert", &s_net.cert},
+            {"--worker-cert", &s_net.worker_cert},
+        };
+        size_t j = 0;
+        while (j < sizeof strs / sizeof strs[0] && strcmp(strs[j].name, argv[i]) != 0)
+            j++;
+        if (j < sizeof strs / sizeof strs[0]) {
+            *strs[j].dst = argv[++i];
+            continue;
+        }
         size_t k = 0;
         while (k < sizeof longs / sizeof longs[0] && strcmp(longs[k].name, argv[i]) != 0)
             k++;
@@ -952,6 +1029,7 @@ static void s_parse(s_opts_t *o, int argc, char **argv)
     }
     if (o->workers > S_MAX_WORKERS)
         o->workers = S_MAX_WORKERS;
+    s_net_setup();
 }
 
 int main(int argc, char **argv)
