@@ -13,7 +13,8 @@ is too_big.
 Part 2, minga-test-worker through the C runtime (minga_task_fetch): three children of one
 parent with a 3 MB result on one worker of capacity 2 all read it, with ONE FETCH (the broker's
 minga_fetches_total and minga_fetched_bytes_total say so: the cache and the shared in-flight
-FETCH); a child of two parents reads both, in order; a fetch of a job that is not one of the
+FETCH); a child of two parents reads both, in order; a child of six parents reads them all (results it
+holds outlive the cache of four), and a second one fetches all six again; a fetch of a job that is not one of the
 task's parents fails the job (fetch_refused), even when that result sits in the worker's cache;
 a result above max_result ends the job dead (result_too_big) instead of a lease that runs out.
 """
@@ -224,6 +225,25 @@ def part_runtime():
         # one FETCH for the big parent (three children, one worker), one for the small one
         check(fetched == 2, "the worker fetched the shared result once: %r" % m)
         check(size < m.get('minga_fetched_bytes_total', 0) < size + 4096, "fetched bytes %r" % m)
+
+        # more parents than the cache holds (MINGA_WORKER_FETCH_CACHE = 4): what a handler
+        # fetched stays valid until it returns even when the cache lets it go, and a second
+        # child reading the six in the same order finds none of them cached (an LRU of four
+        # walked in order): 6 + 6 more FETCHes
+        cmd, r = c.call("BATCH", {"jobs": [{"type": "test.echo", "body": {"result_bytes": 100 + k}}
+                                           for k in range(6)] +
+                                  [{"type": "test.echo", "body": {"fetch": True},
+                                    "after": list(range(6))}]}, "BATCH")
+        six = [j["id"] for j in r["jobs"]]
+        check(c.wait(six[6])["job"]["state"] == "done", "child of six")
+        second = c.enqueue("test.echo", {"fetch": True}, parents=six[:6])["id"]
+        check(c.wait(second)["job"]["state"] == "done", "second child of six")
+        want = [pattern(100 + k) for k in range(6)]
+        check(c.status(six[6])["result"] == want and c.status(second)["result"] == want,
+              "six parents read in order")
+        m = metrics(b)
+        check(m.get('minga_fetches_total{outcome="fetched"}') == fetched + 12,
+              "an LRU cache of four: %r" % m)
 
         # a job that is not one of the task's parents is refused by the runtime, even when its
         # result is in the worker's cache (the broker's own check is part 1's)
