@@ -586,6 +586,11 @@ int minga_pmsg_decode(minga_pmsg_t *m, zmsg_t **msg_p, bool router, size_t max_b
         zframe_destroy(&delim);
     }
     if (max_body && m->size > max_body) {
+        /* The command, for the caller's logs and decisions (the body is not read). */
+        zframe_t *command = zmsg_first(msg) ? zmsg_next(msg) : NULL;
+        if (command)
+            s_printable(m->cmd_text, sizeof m->cmd_text, zframe_data(command),
+                        zframe_size(command));
         s_err(err, errcap, "message of %zu bytes is larger than the limit of %zu bytes", m->size,
               max_body);
         rc = s_fail(perr, MINGA_PERR_TOO_BIG);

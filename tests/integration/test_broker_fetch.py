@@ -17,6 +17,11 @@ FETCH); a child of two parents reads both, in order; a child of six parents read
 holds outlive the cache of four), and a second one fetches all six again; a fetch of a job that is not one of the
 task's parents fails the job (fetch_refused), even when that result sits in the worker's cache;
 a result above max_result ends the job dead (result_too_big) instead of a lease that runs out.
+
+Part 3, the runtime against a broker played by hand: a FETCH nobody answers fails the job
+after its lease time while heartbeats go on; an answer with a wrong rid is dropped; a FETCHED
+above the worker's max_body fails that fetch naming the limit; a cached result needs no FETCH;
+an ERROR with a FETCH's rid is a refusal.
 """
 import os
 import re
@@ -274,9 +279,105 @@ def part_runtime():
         b.cleanup()
 
 
+class FakeBroker:
+    """A ROUTER on STORE/run/workers that speaks the broker's side of §5 by hand, to drive the
+    runtime where a real broker would not go: silence, a wrong rid, an oversized FETCHED."""
+
+    def __init__(self):
+        import tempfile
+        self.store = tempfile.mkdtemp(prefix="minga-", dir="/tmp")
+        os.makedirs(os.path.join(self.store, "run"), mode=0o700)
+        self.sock = zmq.Context.instance().socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.bind("ipc://%s/run/workers" % os.path.realpath(self.store))
+        self.peer = None
+        self.heartbeats = 0
+
+    def send(self, command, body):
+        self.sock.send_multipart([self.peer, b"", VERSION, command.encode(), msgpack.packb(body)])
+
+    def recv(self, want, timeout=10.0):
+        """The next message of a command in want (heartbeats counted and answered)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if not self.sock.poll(100):
+                continue
+            frames = self.sock.recv_multipart()
+            self.peer = frames[0]
+            cmd, body = frames[3].decode(), msgpack.unpackb(frames[4], raw=False)
+            if cmd == "HEARTBEAT":
+                self.heartbeats += 1
+                self.send("HEARTBEAT", {})
+            if cmd in want:
+                return cmd, body
+        check(False, "fake broker: no %s within %.0f s" % (want, timeout))
+
+    def job(self, jid, parents, body, lease_ms=30000):
+        self.send("JOB", {"job": {"v": 1, "id": jid, "type": "test.echo", "state": "leased",
+                                  "priority": 128, "attempts": 1, "max_attempts": 5,
+                                  "lease_ms": lease_ms, "parents": parents, "body": body,
+                                  "created_at": 1, "updated_at": 1}})
+
+
+def part_fake_broker():
+    fb = FakeBroker()
+    worker = None
+    try:
+        logf = open(os.path.join(fb.store, "worker.log"), "w")
+        worker = subprocess.Popen([bin_path("minga-test-worker"), "--store", fb.store,
+                                   "--heartbeat", "200"], stdout=logf, stderr=logf)
+        fb.recv(("READY",))
+        fb.send("WELCOME", {"heartbeat_ms": 200, "liveness": 5, "max_body": MIB,
+                            "max_result": 64 * MIB})
+        # a FETCH nobody answers: the handler gives up after the job's lease time, and the
+        # heartbeats go on meanwhile
+        fb.job(10, [5], {"fetch": True}, lease_ms=1500)
+        cmd, r = fb.recv(("FETCH",))
+        check(r["id"] == 5 and r.get("rid", 0) > 0, "FETCH %r" % r)
+        fb.heartbeats = 0
+        cmd, r = fb.recv(("FAIL", "DONE"), 10)
+        check(cmd == "FAIL" and r["id"] == 10 and r["code"] == "fetch_failed" and
+              "did not answer" in r["message"], "unanswered FETCH: %s %r" % (cmd, r))
+        check(fb.heartbeats >= 4, "heartbeats while the handler waited: %d" % fb.heartbeats)
+        # an answer with a wrong rid is dropped, the right one taken; a FETCHED larger than the
+        # worker's own max_body (16 MiB) fails that fetch, naming the limit
+        fb.job(11, [6, 7], {"fetch": True})
+        cmd, r = fb.recv(("FETCH",))
+        check(r["id"] == 6, "FETCH 6 %r" % r)
+        fb.send("FETCHED", {"rid": r["rid"] + 1000, "id": 6, "result": "otro"})
+        fb.send("FETCHED", {"rid": r["rid"], "id": 6, "result": "seis"})
+        cmd, r = fb.recv(("FETCH",))
+        check(r["id"] == 7, "FETCH 7 %r" % r)
+        fb.send("FETCHED", {"rid": r["rid"], "id": 7, "result": b"\x00" * (17 * MIB)})
+        cmd, r = fb.recv(("FAIL", "DONE"))
+        check(cmd == "FAIL" and r["id"] == 11 and r["code"] == "fetch_failed" and
+              "max_body" in r["message"], "oversized FETCHED: %s %r" % (cmd, r))
+        # the result of 6 is cached: a second child reads it without a FETCH
+        fb.job(12, [6], {"fetch": True})
+        cmd, r = fb.recv(("DONE", "FAIL", "FETCH"))
+        check(cmd == "DONE" and r["id"] == 12 and r["result"] == ["seis"],
+              "cached result: %s %r" % (cmd, r))
+        # an ERROR answering a FETCH reaches the handler as a refusal
+        fb.job(13, [8], {"fetch": True})
+        cmd, r = fb.recv(("FETCH",))
+        fb.send("ERROR", {"rid": r["rid"], "id": 8, "code": "forbidden", "message": "no"})
+        cmd, r = fb.recv(("FAIL", "DONE"))
+        check(cmd == "FAIL" and r["code"] == "fetch_refused" and "forbidden" in r["message"],
+              "refused: %s %r" % (cmd, r))
+        check(worker.poll() is None, "the worker is alive")
+    finally:
+        if worker and worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        fb.sock.close(0)
+        import shutil
+        shutil.rmtree(fb.store, ignore_errors=True)
+
+
 def main():
     part_python()
     part_runtime()
+    part_fake_broker()
     print("ok")
 
 
