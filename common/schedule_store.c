@@ -752,13 +752,22 @@ void minga_schedule_summary_print(FILE *out, const msgpack_object *o)
         fprintf(out, "  Reprogramación:       %llu reuniones se mantienen, %llu canceladas\n",
                 (unsigned long long)s_u(o, "kept"), (unsigned long long)s_u(o, "dropped"));
     fprintf(out, "  Tiempo de cálculo:    %llu ms\n", (unsigned long long)s_u(o, "solve_ms"));
+    /* stage 1 solves a relaxation (per-pair and per-party slot counts, the venue's tables
+     * left out): its proven optimum is the schedule's when every chosen meeting found a slot
+     * and a table */
     const msgpack_object *proven = minga_pobj_get(o, "choice_proven");
-    if (proven)
-        fprintf(out, "  Elección de reuniones: %s\n",
-                minga_pobj_bool(proven, false)
-                    ? "óptima (la mayor cantidad de GAD con su mínimo y, con ellos, el mayor "
-                      "puntaje)"
-                    : "la mejor hallada en el tiempo de búsqueda; no se demostró que sea óptima");
+    uint64_t unplaced = s_u(o, "unplaced"), notable = s_u(o, "coops_no_table");
+    if (proven && !minga_pobj_bool(proven, false))
+        fprintf(out, "  Optimalidad:          no demostrada (la búsqueda agotó su presupuesto; es "
+                     "la mejor elección hallada)\n");
+    else if (proven && (unplaced || notable))
+        fprintf(out,
+                "  Optimalidad:          no demostrada (la elección era óptima, pero %llu "
+                "reuniones no cupieron en turnos y mesas)\n",
+                (unsigned long long)unplaced);
+    else if (proven)
+        fprintf(out, "  Optimalidad:          demostrada (la mayor cantidad de GAD con su mínimo "
+                     "y, con ellos, el mayor puntaje)\n");
     const msgpack_object *bl = minga_pobj_get(o, "below");
     if (below && bl && bl->type == MSGPACK_OBJECT_ARRAY) {
         fprintf(out, "  GAD bajo su mínimo (%llu):\n", (unsigned long long)below);
