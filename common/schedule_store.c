@@ -762,9 +762,9 @@ void minga_schedule_summary_print(FILE *out, const msgpack_object *o)
                      "la mejor elección hallada)\n");
     else if (proven && (unplaced || notable))
         fprintf(out,
-                "  Optimalidad:          no demostrada (la elección era óptima, pero %llu "
-                "reuniones no cupieron en turnos y mesas)\n",
-                (unsigned long long)unplaced);
+                "  Optimalidad:          no demostrada (la elección era óptima, pero no todo cupo "
+                "en turnos y mesas: %llu reuniones sin ubicar, %llu cooperantes sin mesa)\n",
+                (unsigned long long)unplaced, (unsigned long long)notable);
     else if (proven)
         fprintf(out, "  Optimalidad:          demostrada (la mayor cantidad de GAD con su mínimo "
                      "y, con ellos, el mayor puntaje)\n");
