@@ -363,6 +363,10 @@ def write_results(res, args, started, load_before, load_after):
         ""]
     if args.notes:
         md += ["## Notes", ""] + [n for n in args.notes] + [""]
+    # the hand-written observations live beside the script, so that a run keeps them
+    notes = os.path.join(ROOT, "tests/bench/schedule_notes.md")
+    if os.path.exists(notes):
+        md += [open(notes, encoding="utf-8").read().rstrip("\n"), ""]
     with open(args.md_out, "w") as f:
         f.write("\n".join(md))
 
