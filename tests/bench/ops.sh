@@ -4,9 +4,9 @@
 #   classic   2 local match workers (ipc, the store shared), the classic batch
 #   carried   2 local match workers (ipc), the batch --carry (prepare, N shards, merge): what
 #             carrying the data through the broker costs, without the network
-#   remote    1 local match worker (the store, --no-shards: prepare and merge) and 1 worker in
-#             remote mode (no store, started in an empty directory), both over TCP with CurveZMQ
-#             on, the batch --carry: what the network and the encryption add
+#   remote    1 local match worker (the store: prepare, merge and shards) and 1 worker in remote
+#             mode (no store, started in an empty directory: shards), both over TCP with
+#             CurveZMQ on, the batch --carry: what the network and the encryption add
 # with the wall time, the throughput ratio classic/remote, and the bytes the broker's worker
 # socket received and sent during the batch (its /metrics counters
 # minga_worker_bytes_received_total and minga_worker_bytes_sent_total), per job. Every
@@ -120,14 +120,14 @@ minga-broker --store "$S" --clients tcp://127.0.0.1:$pc --workers tcp://127.0.0.
 pids+=($!)
 for _ in $(seq 100); do [ -s "$S/run/metrics" ] && break; sleep 0.05; done
 wk=(--broker tcp://127.0.0.1:$pw --broker-key "$K/broker.cert")
-minga-match-worker --store "$S" --no-shards "${wk[@]}" --cert "$K/local.cert" --name local 2>"$W/local.log" &
+minga-match-worker --store "$S" "${wk[@]}" --cert "$K/local.cert" --name local 2>"$W/local.log" &
 pids+=($!)
 (cd "$W/empty" && exec minga-match-worker --remote "${wk[@]}" --cert "$K/remote.cert" --name remote 2>"$W/remote.log") &
 pids+=($!)
 sleep 1
 carry=1 timed remote --store "$S" --broker tcp://127.0.0.1:$pc --broker-key "$K/broker.cert" --cert "$K/client.cert"
 remote_shards=$(grep -c "match.shard $E shard" "$W/remote.log" || true)
-[ "$remote_shards" -ge "$shards" ] || { echo "ops.sh: the remote worker scored $remote_shards shards" >&2; exit 1; }
+[ "$remote_shards" -ge 1 ] || { echo "ops.sh: the remote worker scored $remote_shards shards" >&2; exit 1; }
 blob=$(grep -o 'prepare: [0-9]* offers, [0-9]* demands, [0-9]* bytes' "$W/local.log" | tail -1 | awk '{print $6}')
 
 mkdir -p "$out"
@@ -177,7 +177,8 @@ EOF
     echo "Bytes are the broker's worker-socket counters (/metrics) over the best run: all frames,"
     echo "the FETCHED answers that carry the prepared data (${blob:-?} bytes per fetch) and the"
     echo "shards' results included. The carried batch has 2 more jobs than the classic one (prepare,"
-    echo "merge). Every set-up's export was equal to the classic one's."
+    echo "merge). Every set-up's export was equal to the classic one's. In the remote set-up the"
+    echo "remote worker scored $remote_shards of the $((shards * reps)) shards of the $reps runs."
 } >"$out/ops.md"
 
 if [ -x "$here/ops_curve.sh" ] && [ -z "$nocurve" ]; then
