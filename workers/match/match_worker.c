@@ -258,10 +258,16 @@ static int s_merge_stage(minga_task_t *task, minga_store_t *store, const minga_m
     const uint8_t **data = calloc(n + 1, sizeof *data);
     size_t *lens = calloc(n + 1, sizeof *lens);
     int rc = data && lens ? 0 : MINGA_ENOMEM;
+    uint64_t t0 = minga_now_ms(), bytes = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         minga_task_progress(task, i, n + 1, "recibiendo los resultados de los fragmentos");
         rc = minga_task_fetch(task, ids[i], &data[i], &lens[i], err, errcap);
+        bytes += rc == 0 ? lens[i] : 0;
     }
+    if (rc == 0)
+        minga_info("match.score merge %s: %zu shard results, %llu bytes, fetched in %llu ms",
+                   job->event, n, (unsigned long long)bytes,
+                   (unsigned long long)(minga_now_ms() - t0));
     minga_match_shard_result_t res;
     if (rc == 0) {
         minga_task_progress(task, n, n + 1, "guardando candidatos");
@@ -340,7 +346,9 @@ static int s_carry_get(minga_task_t *task, uint64_t parent, char *err, size_t er
     const uint8_t *data;
     size_t len;
     minga_task_progress(task, 0, 3, "recibiendo los datos del evento");
+    uint64_t t0 = minga_now_ms();
     int rc = minga_task_fetch(task, parent, &data, &len, err, errcap);
+    uint64_t t1 = minga_now_ms();
     if (rc == MINGA_ETIMEOUT) {
         minga_task_fail(task, true, "fetch_timeout", "%s", err);
         return rc;
@@ -358,6 +366,11 @@ static int s_carry_get(minga_task_t *task, uint64_t parent, char *err, size_t er
                         (unsigned long long)parent, err);
     else
         s_carry.parent = parent;
+    if (rc == 0)
+        minga_info("match.shard: the data of job %llu: %zu bytes, fetched in %llu ms, unpacked in "
+                   "%llu ms",
+                   (unsigned long long)parent, len, (unsigned long long)(t1 - t0),
+                   (unsigned long long)(minga_now_ms() - t1));
     return rc;
 }
 
