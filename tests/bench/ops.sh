@@ -129,6 +129,14 @@ carry=1 timed remote --store "$S" --broker tcp://127.0.0.1:$pc --broker-key "$K/
 remote_shards=$(grep -c "match.shard $E shard" "$W/remote.log" || true)
 [ "$remote_shards" -ge 1 ] || { echo "ops.sh: the remote worker scored $remote_shards shards" >&2; exit 1; }
 blob=$(grep -o 'prepare: [0-9]* offers, [0-9]* demands, [0-9]* bytes' "$W/local.log" | tail -1 | awk '{print $6}')
+# where the last remote run's time went, from the workers' logs (ms)
+logs="$W/local.log $W/remote.log"
+last() { cat $logs | grep -o "$1" | tail -n "${2:-1}"; }
+prep=$(last 'prepare: .*(read [0-9]* ms, pack [0-9]* ms)' | sed 's/.*read \([0-9]*\) ms, pack \([0-9]*\) ms.*/\1 \2/')
+unpack=$(last 'fetched in [0-9]* ms, unpacked in [0-9]* ms' 2 | sed 's/fetched in \([0-9]*\) ms, unpacked in \([0-9]*\) ms/\1 \2/' | awk '{f += $1; u += $2; n++} END {printf "%d %d", f / n, u / n}')
+shardms=$(last 'match.shard [^ ]* shard [0-9]*/[0-9]*: .*score [0-9]* ms, pack [0-9]* ms' "$shards" | sed 's/.*score \([0-9]*\) ms, pack \([0-9]*\) ms/\1 \2/' | awk '{s += $1; p += $2; n++} END {printf "%d %d", s / n, p / n}')
+mfetch=$(last 'shard results, [0-9]* bytes, fetched in [0-9]* ms' | sed 's/shard results, \([0-9]*\) bytes, fetched in \([0-9]*\) ms/\1 \2/')
+mms=$(cat $logs | grep 'match.score merge .*run merged' | tail -1 | sed 's/.*merge \([0-9]*\) ms, cpu.*/\1/')
 
 mkdir -p "$out"
 per() { echo $(( ($1) / ${njobs[$2]} )); }
@@ -179,6 +187,13 @@ EOF
     echo "shards' results included. The carried batch has 2 more jobs than the classic one (prepare,"
     echo "merge). Every set-up's export was equal to the classic one's. In the remote set-up the"
     echo "remote worker scored $remote_shards of the $((shards * reps)) shards of the $reps runs."
+    echo
+    echo "Where the last carried run over tcp spent its time (workers' logs, ms): prepare (read the"
+    echo "store, pack) $(echo $prep | awk '{print $1 " + " $2}'); each worker's fetch and unpack of the data"
+    echo "$(echo $unpack | awk '{print $1 " + " $2}') (mean); a shard's kernel and packing of its lists"
+    echo "$(echo $shardms | awk '{print $1 " + " $2}') (mean); the merge's fetch of the shards' results"
+    echo "$(echo $mfetch | awk '{print $2 " (" $1 " bytes)"}') and the merge itself ${mms:-?}. A classic shard reads its"
+    echo "demands and stores its lists itself, and the last one merges: no prepare and no transfer."
 } >"$out/ops.md"
 
 if [ -x "$here/ops_curve.sh" ] && [ -z "$nocurve" ]; then
