@@ -504,6 +504,66 @@ void bk_worker_send(broker_t *self, bk_worker_t *w, minga_cmd_t cmd, const void 
     self->wbytes_out += bk_wire_size(w, cmd, len);
 }
 
+/* Sends w's kept job maps: JOB for one, else JOBS {jobs: [JOB...]}. */
+static void s_send_jobs(broker_t *self, bk_worker_t *w)
+{
+    if (w->njobs == 0)
+        return;
+    minga_pbuf_t *b = &self->jobout;
+    minga_pbuf_reset(b);
+    msgpack_pack_map(&b->pk, 1);
+    if (w->njobs == 1) {
+        minga_pk_str(&b->pk, "job");
+    } else {
+        minga_pk_str(&b->pk, "jobs");
+        msgpack_pack_array(&b->pk, w->njobs);
+    }
+    b->pk.callback(b->pk.data, (const char *)w->jobs, w->jobs_len);
+    bk_worker_send(self, w, w->njobs == 1 ? MINGA_CMD_JOB : MINGA_CMD_JOBS, b->sbuf.data,
+                   b->sbuf.size);
+    w->njobs = 0;
+    w->jobs_len = 0;
+}
+
+void bk_queue_job(broker_t *self, bk_worker_t *w, const void *map, size_t len)
+{
+    /* A JOBS message stays well under the worker's limit: at most batch jobs, and a job map
+     * that would take it past max_body / 2 goes in the next one. */
+    size_t cap = self->cfg.max_body / 2;
+    if (w->njobs && (w->njobs >= w->batch || w->jobs_len + len > cap))
+        s_send_jobs(self, w);
+    if (w->batch > 1 && w->jobs_len + len > w->jobs_cap) {
+        size_t ncap = w->jobs_cap ? w->jobs_cap : 4096;
+        while (ncap < w->jobs_len + len)
+            ncap *= 2;
+        uint8_t *nv = realloc(w->jobs, ncap);
+        if (nv) {
+            w->jobs = nv;
+            w->jobs_cap = ncap;
+        }
+    }
+    if (w->batch <= 1 || w->jobs_len + len > w->jobs_cap) { /* one at a time (or ENOMEM) */
+        s_send_jobs(self, w);
+        minga_pbuf_t *b = &self->jobout;
+        minga_pbuf_reset(b);
+        msgpack_pack_map(&b->pk, 1);
+        minga_pk_str(&b->pk, "job");
+        b->pk.callback(b->pk.data, (const char *)map, len);
+        bk_worker_send(self, w, MINGA_CMD_JOB, b->sbuf.data, b->sbuf.size);
+        return;
+    }
+    memcpy(w->jobs + w->jobs_len, map, len);
+    w->jobs_len += len;
+    w->njobs++;
+}
+
+void bk_flush_jobs(broker_t *self)
+{
+    for (size_t i = 0; i < self->wslots.n; i++)
+        if (self->wslots.v[i] && self->wslots.v[i]->njobs)
+            s_send_jobs(self, self->wslots.v[i]);
+}
+
 void bk_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char *reason)
 {
     if (slot >= self->wslots.n || !self->wslots.v[slot])
@@ -558,6 +618,8 @@ static bool s_wanted(broker_t *self, const char *topic)
 void bk_publish_worker(broker_t *self, const bk_worker_t *w, const char *what)
 {
     char topic[600];
+    if (!self->subs || zlistx_size(self->subs) == 0)
+        return;
     snprintf(topic, sizeof topic, "worker/%s/%s", w->hex, what);
     if (!s_wanted(self, topic))
         return;
@@ -590,6 +652,7 @@ static void s_worker_remove(broker_t *self, bk_worker_t *w, const char *what)
     zhashx_delete(self->workers_by_id, w->hex);
     zframe_destroy(&w->routing);
     free(w->name);
+    free(w->jobs);
     free(w);
 }
 
@@ -635,6 +698,8 @@ void bk_worker_leave(broker_t *self, bk_worker_t *w)
 static void s_publish_job(broker_t *self, const minga_job_t *job, bool progress)
 {
     char topic[160];
+    if (!self->subs || zlistx_size(self->subs) == 0)
+        return;
     const char *what = progress ? "progress" : minga_job_state_name(job->state);
     snprintf(topic, sizeof topic, "job/%" PRIu64 "/%s/%s", job->id, job->type, what);
     if (!s_wanted(self, topic))
@@ -912,7 +977,9 @@ static int s_write(MDB_txn *txn, void *arg)
     }
     for (size_t i = a->from; i < a->to && rc == 0; i++)
         rc = bk_db_apply(&self->db, txn, &self->patches.v[i]);
-    if (rc == 0)
+    /* only when it moved: a commit of leases and results alone leaves the broker database's
+     * pages alone */
+    if (rc == 0 && self->next_id != self->next_id_stored)
         rc = bk_db_put_next_id(&self->db, txn, self->next_id);
     return rc;
 }
@@ -1038,15 +1105,14 @@ static void s_after_enqueues(broker_t *self)
         bk_enq_destroy(&enq);
     }
     self->enqs.n = 0;
+    bk_flush_jobs(self);
 }
 
 static void s_send_new_lease(broker_t *self, const bk_worker_t *w, const minga_job_t *job)
 {
     minga_pbuf_reset(&self->out);
-    msgpack_pack_map(&self->out.pk, 1);
-    minga_pk_str(&self->out.pk, "job");
     minga_job_pack(job, &self->out.pk, 0);
-    bk_worker_send(self, (bk_worker_t *)w, MINGA_CMD_JOB, self->out.sbuf.data, self->out.sbuf.size);
+    bk_queue_job(self, (bk_worker_t *)w, self->out.sbuf.data, self->out.sbuf.size);
 }
 
 void bk_lease_new(broker_t *self, bk_enq_t *enq, size_t i)
@@ -1095,11 +1161,8 @@ static void s_send_job(broker_t *self, const bk_patch_t *p, const minga_job_t *j
     if (j->state != MINGA_JOB_LEASED || j->worker != p->worker_slot)
         return;
     minga_pbuf_reset(&self->out);
-    msgpack_pack_map(&self->out.pk, 1);
-    minga_pk_str(&self->out.pk, "job");
     minga_job_pack(job, &self->out.pk, 0);
-    bk_worker_send(self, self->wslots.v[p->worker_slot], MINGA_CMD_JOB, self->out.sbuf.data,
-                   self->out.sbuf.size);
+    bk_queue_job(self, self->wslots.v[p->worker_slot], self->out.sbuf.data, self->out.sbuf.size);
 }
 
 /* The same, with the JOB message encoded when the lease was written (bk_db_apply). */
@@ -1111,7 +1174,7 @@ static void s_send_job_msg(broker_t *self, const bk_patch_t *p)
     const bx_job_t *j = BX_JOB(&self->jobs, idx);
     if (j->state != MINGA_JOB_LEASED || j->worker != p->worker_slot)
         return;
-    bk_worker_send(self, self->wslots.v[p->worker_slot], MINGA_CMD_JOB, p->job_msg, p->job_msg_len);
+    bk_queue_job(self, self->wslots.v[p->worker_slot], p->job_msg, p->job_msg_len);
 }
 
 static bool s_has_waiter(broker_t *self, uint64_t id)
@@ -1153,12 +1216,14 @@ static void s_after_patches(broker_t *self, bk_patch_t *patches, size_t n)
     MDB_txn *txn = NULL;
     minga_job_t job, ev;
     minga_job_init(&job);
+    /* with no subscriber at all, no event is made (nor read from the store) */
+    bool subs = self->subs && zlistx_size(self->subs) > 0;
     for (size_t i = 0; i < n; i++) {
         bk_patch_t *p = &patches[i];
         bool progress = (p->flags & BP_PROGRESS) && p->state == MINGA_JOB_LEASED;
         bool need = ((p->flags & BP_LEASE) && !p->job_msg) || s_has_waiter(self, p->id);
-        bool have = false;
-        if (need || !s_event_of(self, p, &ev)) {
+        bool have = false, have_ev = !need && subs && s_event_of(self, p, &ev);
+        if (need || (subs && !have_ev)) {
             if (!txn && minga_store_read_begin(self->store, &txn) != 0)
                 txn = NULL;
             have = txn && bk_db_get_job(&self->db, txn, p->id, &job) == 0;
@@ -1168,7 +1233,7 @@ static void s_after_patches(broker_t *self, bk_patch_t *patches, size_t n)
         }
         if (have)
             s_publish_job(self, &job, progress);
-        else if (!need && s_event_of(self, p, &ev))
+        else if (have_ev)
             s_publish_job(self, &ev, progress);
         if ((p->flags & BP_LEASE) && p->job_msg)
             s_send_job_msg(self, p);
@@ -1181,6 +1246,7 @@ static void s_after_patches(broker_t *self, bk_patch_t *patches, size_t n)
     minga_job_clear(&job);
     if (txn)
         mdb_txn_abort(txn);
+    bk_flush_jobs(self);
 }
 
 static void s_forget_ended(broker_t *self, size_t n)
@@ -1271,6 +1337,7 @@ static void s_commit(broker_t *self)
         return;
     }
     self->commit_retry_at = 0;
+    self->next_id_stored = self->next_id;
     bk_metrics_on_commit(self, t0);
     s_read_subscriptions(self); /* who wants the events that follow */
     size_t nended = self->ended.n, committed = self->patches.n;
@@ -1576,6 +1643,7 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
     self->now = self->started_at = minga_now_ms();
     self->last_purge = self->now;
     minga_pbuf_init(&self->out);
+    minga_pbuf_init(&self->jobout);
     bx_heap_init(&self->leases, BX_HEAP_LEASE);
     self->types = calloc(BK_MAX_TYPES, sizeof *self->types);
     self->workers_by_id = zhashx_new();
@@ -1626,6 +1694,7 @@ void broker_destroy(broker_t **self_p)
         if (self->wslots.v[i]) {
             zframe_destroy(&self->wslots.v[i]->routing);
             free(self->wslots.v[i]->name);
+            free(self->wslots.v[i]->jobs);
             free(self->wslots.v[i]);
         }
     free(self->wslots.v);
@@ -1659,6 +1728,7 @@ void broker_destroy(broker_t **self_p)
     zsock_destroy(&self->events);
     bk_metrics_destroy(&self->metrics);
     minga_pbuf_clear(&self->out);
+    minga_pbuf_clear(&self->jobout);
     free(self);
     *self_p = NULL;
 }

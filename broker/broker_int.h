@@ -39,6 +39,11 @@ typedef struct {
     uint32_t capacity, held;
     uint32_t reserved; /* leased at enqueue, sent after the commit (bk_lease_new) */
     uint64_t last_seen, last_sent, joined_at, lru;
+    /* READY's batch: most jobs per JOBS message (0, 1: one JOB message per job). The job maps
+     * of committed leases wait in jobs (njobs of them, jobs_len bytes) until bk_flush_jobs. */
+    uint32_t batch, njobs;
+    uint8_t *jobs;
+    size_t jobs_len, jobs_cap;
 } bk_worker_t;
 
 /* A client request answered after the commit. */
@@ -125,6 +130,7 @@ struct broker_t {
     BK_VEC(uint32_t) ended;
     zhashx_t *pending_keys; /* key -> bk_pending_key_t (new jobs not yet committed) */
     uint64_t next_id;
+    uint64_t next_id_stored; /* the next_id of the last commit (0: not written yet) */
     uint64_t now, started_at, last_purge, commit_retry_at, last_usage;
     bool nearly_full;   /* new jobs refused: the rest of the map is kept for state changes */
     uint64_t reserve;   /* bytes of the map kept for the changes of accepted jobs */
@@ -133,6 +139,7 @@ struct broker_t {
     unsigned bad_messages;
     bk_worker_t *current; /* the sender of the worker message being handled */
     minga_pbuf_t out;
+    minga_pbuf_t jobout;   /* a JOB or JOBS message being built (bk_queue_job, bk_flush_jobs) */
     bk_metrics_t *metrics; /* metrics.h: counted by the loop, served by its own thread */
     /* Bytes of all frames received from / sent to the workers socket, and FETCH answers. */
     uint64_t wbytes_in, wbytes_out;
@@ -213,6 +220,11 @@ size_t bk_wire_size(const bk_worker_t *w, minga_cmd_t cmd, size_t len);
  * leased jobs of a slot (*out the caller's, free()); a worker leaving (its jobs handed back);
  * a worker event on the events socket. */
 void bk_worker_send(broker_t *self, bk_worker_t *w, minga_cmd_t cmd, const void *body, size_t len);
+/* A committed lease's job map (with its body) for w: sent at once as JOB, or, for a worker
+ * that takes JOBS (READY batch > 1), kept until bk_flush_jobs() sends them together. */
+void bk_queue_job(broker_t *self, bk_worker_t *w, const void *map, size_t len);
+/* Sends the jobs kept by bk_queue_job(), one JOBS message per worker (or per batch jobs). */
+void bk_flush_jobs(broker_t *self);
 void bk_send_cancel(broker_t *self, uint32_t slot, uint64_t id, const char *reason);
 size_t bk_worker_jobs(broker_t *self, uint32_t slot, uint32_t **out);
 void bk_worker_leave(broker_t *self, bk_worker_t *w);

@@ -548,7 +548,7 @@ static int s_client_stats(broker_t *self, minga_pmsg_t *m, char *err, size_t err
 
 static void s_pack_worker(broker_t *self, msgpack_packer *pk, const bk_worker_t *w)
 {
-    msgpack_pack_map(pk, 7);
+    msgpack_pack_map(pk, 8);
     minga_pk_kv_str(pk, "id", w->hex);
     minga_pk_kv_str(pk, "name", w->name);
     size_t ntypes = 0;
@@ -560,6 +560,7 @@ static void s_pack_worker(broker_t *self, msgpack_packer *pk, const bk_worker_t 
         if (bk_bit(w->types, (unsigned)i))
             minga_pk_str(pk, self->types[i].name);
     minga_pk_kv_uint(pk, "capacity", w->capacity);
+    minga_pk_kv_uint(pk, "batch", w->batch);
     uint32_t *held;
     size_t n = bk_worker_jobs(self, w->slot, &held);
     minga_pk_str(pk, "held");
@@ -638,10 +639,11 @@ static int s_worker_ready(broker_t *self, minga_pmsg_t *m, char *err, size_t err
         {"types", MINGA_PF_STRS, true, 1, MINGA_PROTO_MAX_TYPES},
         {"capacity", MINGA_PF_UINT, false, 0, MINGA_PROTO_MAX_CAPACITY},
         {"name", MINGA_PF_STR, false, 0, MINGA_PROTO_MAX_NAME},
+        {"batch", MINGA_PF_UINT, false, 0, MINGA_PROTO_MAX_ITEMS},
         {"rid", MINGA_PF_UINT, false, 0, 0},
     };
-    const msgpack_object *f[4];
-    if (s_fields(m, fields, 4, f, err, errcap, code) != 0)
+    const msgpack_object *f[5];
+    if (s_fields(m, fields, 5, f, err, errcap, code) != 0)
         return MINGA_EFORMAT;
     uint8_t types[32] = {0};
     for (uint32_t i = 0; i < f[0]->via.array.size; i++) {
@@ -672,6 +674,7 @@ static int s_worker_ready(broker_t *self, minga_pmsg_t *m, char *err, size_t err
     }
     memcpy(w->types, types, sizeof types);
     w->capacity = (uint32_t)minga_pobj_uint(f[1], self->cfg.credit);
+    w->batch = (uint32_t)minga_pobj_uint(f[3], 0);
     w->delimiter = m->delimiter;
     w->last_seen = self->now;
     char *name = f[2] ? minga_pobj_strdup(f[2]) : strdup(hex);
@@ -682,11 +685,13 @@ static int s_worker_ready(broker_t *self, minga_pmsg_t *m, char *err, size_t err
         w->name = strdup("?");
     }
     minga_pbuf_reset(&self->out);
-    msgpack_pack_map(&self->out.pk, 4);
+    msgpack_pack_map(&self->out.pk, 5);
     minga_pk_kv_uint(&self->out.pk, "heartbeat_ms", self->cfg.heartbeat_ms);
     minga_pk_kv_uint(&self->out.pk, "liveness", self->cfg.liveness);
     minga_pk_kv_uint(&self->out.pk, "max_body", self->cfg.max_body);
     minga_pk_kv_uint(&self->out.pk, "max_result", self->cfg.max_result);
+    /* this broker sends JOBS to a worker whose READY has batch > 1, and takes DONE {items} */
+    minga_pk_kv_uint(&self->out.pk, "batch_max", MINGA_PROTO_MAX_ITEMS);
     bk_worker_send(self, w, MINGA_CMD_WELCOME, self->out.sbuf.data, self->out.sbuf.size);
     if (fresh) {
         minga_info("worker %s (%s) joined, capacity %u", w->name, w->hex, w->capacity);
@@ -743,18 +748,69 @@ static int s_worker_progress(broker_t *self, minga_pmsg_t *m, char *err, size_t 
     return 0;
 }
 
-static int s_worker_done(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
-                         minga_perr_t *code, uint64_t *err_id)
+/* DONE {items: [{id, result}...]}: every item is checked first (a malformed one refuses the
+ * whole message, nothing changed); then each item is one DONE: a job not held by the sender
+ * gets its own ERROR (with its id) and the others are done. */
+static int s_worker_done_items(broker_t *self, minga_pmsg_t *m, const msgpack_object *items,
+                               char *err, size_t errcap, minga_perr_t *code)
 {
     static const minga_pfield_t fields[] = {
         {"id", MINGA_PF_UINT, true, 1, 0},
         {"result", MINGA_PF_ANY, false, 0, 0},
+    };
+    const msgpack_object *f[2];
+    uint32_t n = items->via.array.size;
+    for (uint32_t i = 0; i < n; i++) {
+        char ierr[256];
+        if (minga_pfields(&items->via.array.ptr[i], fields, 2, f, true, ierr, sizeof ierr) != 0) {
+            snprintf(err, errcap, "items[%u]: %s", i, ierr);
+            *code = MINGA_PERR_BAD_BODY;
+            return MINGA_EFORMAT;
+        }
+    }
+    for (uint32_t i = 0; i < n && self->current; i++) {
+        minga_pfields(&items->via.array.ptr[i], fields, 2, f, true, NULL, 0);
+        uint32_t idx;
+        minga_perr_t icode = MINGA_PERR_NONE;
+        uint64_t iid = 0;
+        char ierr[256];
+        if (s_held(self, minga_pobj_uint(f[0], 0), &idx, ierr, sizeof ierr, &icode, &iid) == 0) {
+            bk_job_done(self, idx, f[1]);
+            continue;
+        }
+        minga_proto_send_error(self->workers, m->routing, m->delimiter, m->has_rid, m->rid,
+                               icode ? icode : MINGA_PERR_INTERNAL, ierr, iid);
+        self->wbytes_out += zframe_size(m->routing) + strlen(ierr) + 64;
+        self->current->last_sent = self->now;
+    }
+    return 0;
+}
+
+static int s_worker_done(broker_t *self, minga_pmsg_t *m, char *err, size_t errcap,
+                         minga_perr_t *code, uint64_t *err_id)
+{
+    static const minga_pfield_t fields[] = {
+        {"id", MINGA_PF_UINT, false, 1, 0},
+        {"result", MINGA_PF_ANY, false, 0, 0},
+        {"items", MINGA_PF_ARRAY, false, 1, MINGA_PROTO_MAX_ITEMS},
         {"rid", MINGA_PF_UINT, false, 0, 0},
     };
-    const msgpack_object *f[3];
+    const msgpack_object *f[4];
     uint32_t idx;
-    if (s_fields(m, fields, 3, f, err, errcap, code) != 0)
+    if (s_fields(m, fields, 4, f, err, errcap, code) != 0)
         return MINGA_EFORMAT;
+    if (f[2] && (f[0] || f[1])) {
+        snprintf(err, errcap, "items: not with id or result (one job, or a list of them)");
+        *code = MINGA_PERR_BAD_BODY;
+        return MINGA_EFORMAT;
+    }
+    if (f[2])
+        return s_worker_done_items(self, m, f[2], err, errcap, code);
+    if (!f[0]) {
+        snprintf(err, errcap, "id: missing (or items)");
+        *code = MINGA_PERR_BAD_BODY;
+        return MINGA_EFORMAT;
+    }
     int rc = s_held(self, minga_pobj_uint(f[0], 0), &idx, err, errcap, code, err_id);
     if (rc == 0)
         bk_job_done(self, idx, f[1]);

@@ -254,8 +254,7 @@ int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p)
         minga_pbuf_reset(b);
         free(mp->job_msg);
         mp->job_msg = NULL;
-        if (msgpack_pack_map(&b->pk, 1) == 0 && minga_pk_str(&b->pk, "job") == 0 &&
-            minga_job_pack(&job, &b->pk, 0) == 0 && (mp->job_msg = malloc(b->sbuf.size))) {
+        if (minga_job_pack(&job, &b->pk, 0) == 0 && (mp->job_msg = malloc(b->sbuf.size))) {
             memcpy(mp->job_msg, b->sbuf.data, b->sbuf.size);
             mp->job_msg_len = b->sbuf.size;
         }

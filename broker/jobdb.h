@@ -47,7 +47,8 @@ typedef struct {
     size_t result_len;
     char *error_code, *error_message;
     char *worker;
-    uint8_t *job_msg; /* BP_LEASE: the JOB body for the worker, encoded while writing */
+    uint8_t *job_msg; /* BP_LEASE: the job map (with body) for the worker, encoded while
+                       * writing */
     size_t job_msg_len;
 } bk_patch_t;
 
@@ -76,7 +77,7 @@ void bk_db_close(bk_db_t *db);
 /* Stores a new job (job, queue or job_end, idempotency). */
 int bk_db_put_new(bk_db_t *db, MDB_txn *txn, const minga_job_t *job);
 /* Applies p to the stored job (read, modify, write); a job that is not there is skipped.
- * For a lease it also encodes the JOB message ({job}, with the body) into p->job_msg, from
+ * For a lease it also encodes the job map (with the body) into p->job_msg, from
  * the record it has just read, so that sending it after the commit reads nothing. */
 int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p);
 /* Records the next job id. */

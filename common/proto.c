@@ -43,6 +43,7 @@ static const char *s_cmd_names[MINGA_CMD_COUNT] = {
     [MINGA_CMD_DISCONNECT] = "DISCONNECT",
     [MINGA_CMD_FETCH] = "FETCH",
     [MINGA_CMD_FETCHED] = "FETCHED",
+    [MINGA_CMD_JOBS] = "JOBS",
     [MINGA_CMD_ERROR] = "ERROR",
 };
 

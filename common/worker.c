@@ -180,6 +180,13 @@ struct minga_worker_t {
     uint64_t next_rid;        /* main thread */
     uint64_t broker_max_body; /* from WELCOME (0: not known); main thread */
     uint64_t max_result;      /* the broker's max_result from WELCOME (0: not known) */
+    /* Batches (main thread): the broker's WELCOME batch_max (0: it sends JOB, takes one DONE
+     * per message); READY with batch sent on this connection; the DONE items kept for the end
+     * of the turn (ndone maps {id, result} in dbuf). */
+    uint64_t broker_batch;
+    bool batch_sent;
+    minga_pbuf_t dbuf;
+    unsigned ndone;
     atomic_uint_fast64_t bytes_in, bytes_out;
 };
 
@@ -251,13 +258,17 @@ static void s_send_ready_cap(minga_worker_t *self, unsigned capacity)
     size_t n = 0;
     while (self->table[n].fn)
         n++;
-    msgpack_pack_map(pk, 3);
+    /* batch only to a broker that said it sends JOBS (WELCOME batch_max) */
+    uint64_t batch = self->broker_batch < self->nslots ? self->broker_batch : self->nslots;
+    msgpack_pack_map(pk, 3 + (batch > 1));
     minga_pk_str(pk, "types");
     msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n; i++)
         minga_pk_str(pk, self->table[i].type);
     minga_pk_kv_uint(pk, "capacity", capacity);
     minga_pk_kv_str(pk, "name", self->identity);
+    if (batch > 1)
+        minga_pk_kv_uint(pk, "batch", batch);
     s_post(self, MINGA_CMD_READY);
 }
 
@@ -283,6 +294,40 @@ static void s_send_done(minga_worker_t *self, uint64_t id, const uint8_t *result
     minga_pk_kv_uint(pk, "id", id);
     minga_pk_kv_raw(pk, "result", len ? result : NULL, len);
     s_post(self, MINGA_CMD_DONE);
+}
+
+/* Sends the DONE items kept by s_keep_done() as one DONE {items}. */
+static void s_flush_dones(minga_worker_t *self)
+{
+    if (self->ndone == 0)
+        return;
+    msgpack_packer *pk = &self->pb.pk;
+    msgpack_pack_map(pk, 1);
+    minga_pk_str(pk, "items");
+    msgpack_pack_array(pk, self->ndone);
+    pk->callback(pk->data, self->dbuf.sbuf.data, self->dbuf.sbuf.size);
+    minga_pbuf_reset(&self->dbuf);
+    self->ndone = 0;
+    s_post(self, MINGA_CMD_DONE);
+}
+
+/* DONE of a small result to a broker that takes DONE {items}: kept, and sent with the others
+ * of this turn in one message (s_flush_dones at the end of the turn). False when it is not
+ * for a batch (the caller sends it alone). */
+static bool s_keep_done(minga_worker_t *self, uint64_t id, const uint8_t *result, size_t len)
+{
+    size_t cap = self->broker_max_body / 2;
+    if (!self->broker_batch || !self->dealer || len + 32 > cap / 4)
+        return false;
+    if (self->ndone &&
+        (self->ndone >= MINGA_PROTO_MAX_ITEMS || self->dbuf.sbuf.size + len + 32 > cap))
+        s_flush_dones(self);
+    msgpack_packer *pk = &self->dbuf.pk;
+    msgpack_pack_map(pk, 2);
+    minga_pk_kv_uint(pk, "id", id);
+    minga_pk_kv_raw(pk, "result", len ? result : NULL, len);
+    self->ndone++;
+    return true;
 }
 
 static void s_send_fail(minga_worker_t *self, uint64_t id, bool retryable, const char *code,
@@ -961,6 +1006,8 @@ int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
     self->opts = *opts;
     self->table = table;
     self->pid_fd = -1;
+    /* a stop asked of an earlier worker of this process (its run is over) is not this one's */
+    atomic_store(&s_stop_requested, 0);
     self->notify_fd = -1;
     self->state = S_OFFLINE;
     atomic_init(&self->draining, false);
@@ -983,6 +1030,7 @@ int minga_worker_new(minga_worker_t **self_p, const minga_handler_t *table,
     }
     rc = MINGA_ENOMEM;
     minga_pbuf_init(&self->pb);
+    minga_pbuf_init(&self->dbuf);
     self->pb_ready = true;
     self->pending = zlist_new();
     self->outbox = zlist_new();
@@ -1055,8 +1103,10 @@ void minga_worker_destroy(minga_worker_t **self_p)
             free(kept);
         zlist_destroy(&self->outbox);
     }
-    if (self->pb_ready)
+    if (self->pb_ready) {
         minga_pbuf_clear(&self->pb);
+        minga_pbuf_clear(&self->dbuf);
+    }
     if (self->pid_fd >= 0) {
         if (self->opts.pid_file)
             unlink(self->opts.pid_file);
@@ -1126,6 +1176,8 @@ static void s_connect(minga_worker_t *self, int64_t now)
     }
     if (self->state == S_OFFLINE)
         self->state = atomic_load(&self->draining) ? S_DRAINING : S_ONLINE;
+    self->broker_batch = 0; /* until this broker's WELCOME says it takes batches */
+    self->batch_sent = false;
     s_send_ready(self);
     s_flush_kept(self);
     s_send_fetches(self);
@@ -1137,6 +1189,7 @@ static void s_connect(minga_worker_t *self, int64_t now)
 static void s_disconnect(minga_worker_t *self, int64_t now, const char *why)
 {
     minga_warn("broker %s %s; reconnecting in %u ms", self->endpoint, why, self->reconnect_delay);
+    s_flush_dones(self);
     zsock_set_linger(self->dealer, 0);
     zsock_destroy(&self->dealer);
     s_fetches_unsend(self);
@@ -1218,13 +1271,14 @@ static bool s_dispatch(minga_worker_t *self, minga_task_t *task)
     return false;
 }
 
-/* JOB {job}: check it, run it or queue it (invariant 1), or hand it back when draining. */
-static void s_on_job(minga_worker_t *self, const msgpack_object *body)
+/* One job map of a JOB or JOBS: check it, run it or queue it (invariant 1), or hand it back
+ * when draining. */
+static void s_take_job(minga_worker_t *self, const msgpack_object *obj)
 {
     minga_job_t job;
     char err[256];
     minga_job_init(&job);
-    if (minga_job_from_object(minga_pobj_get(body, "job"), &job, err, sizeof err) != 0) {
+    if (minga_job_from_object(obj, &job, err, sizeof err) != 0) {
         minga_warn("broker %s: dropped a JOB: %s", self->endpoint, err);
         return;
     }
@@ -1258,6 +1312,24 @@ static void s_on_job(minga_worker_t *self, const msgpack_object *body)
     minga_job_clear(&job);
 }
 
+/* JOB {job}. */
+static void s_on_job(minga_worker_t *self, const msgpack_object *body)
+{
+    s_take_job(self, minga_pobj_get(body, "job"));
+}
+
+/* JOBS {jobs: [JOB...]}: each as a JOB. */
+static void s_on_jobs(minga_worker_t *self, const msgpack_object *body)
+{
+    const msgpack_object *jobs = minga_pobj_get(body, "jobs");
+    if (!jobs || jobs->type != MSGPACK_OBJECT_ARRAY) {
+        minga_warn("broker %s: dropped a JOBS without its list of jobs", self->endpoint);
+        return;
+    }
+    for (uint32_t i = 0; i < jobs->via.array.size; i++)
+        s_take_job(self, &jobs->via.array.ptr[i]);
+}
+
 /* CANCEL {id}: the broker took the job back; its handler's outcome will be dropped. */
 static void s_on_cancel(minga_worker_t *self, const msgpack_object *body)
 {
@@ -1289,6 +1361,14 @@ static void s_on_welcome(minga_worker_t *self, const msgpack_object *body)
     if (max >= 1024 && max <= (1u << 30))
         self->broker_max_body = max;
     self->max_result = max_result >= 1024 ? max_result : 0;
+    /* A broker that takes batches: READY again, with batch (once per connection; the second
+     * WELCOME that answers it changes nothing). Pointless with one slot. */
+    uint64_t batch = minga_pobj_uint(minga_pobj_get(body, "batch_max"), 0);
+    self->broker_batch = batch > MINGA_PROTO_MAX_ITEMS ? MINGA_PROTO_MAX_ITEMS : batch;
+    if (self->broker_batch > 1 && self->nslots > 1 && !self->batch_sent) {
+        self->batch_sent = true;
+        s_send_ready(self);
+    }
 }
 
 /* Sends the FETCHes not sent yet on this connection (main thread). */
@@ -1462,7 +1542,7 @@ static const struct {
     {MINGA_CMD_WELCOME, s_on_welcome},       {MINGA_CMD_JOB, s_on_job},
     {MINGA_CMD_CANCEL, s_on_cancel},         {MINGA_CMD_HEARTBEAT, s_on_nothing},
     {MINGA_CMD_DISCONNECT, s_on_disconnect}, {MINGA_CMD_ERROR, s_on_error},
-    {MINGA_CMD_FETCHED, s_on_fetched},
+    {MINGA_CMD_FETCHED, s_on_fetched},       {MINGA_CMD_JOBS, s_on_jobs},
 };
 
 /* A message on the DEALER (any message proves the broker alive: invariant 4). */
@@ -1513,6 +1593,7 @@ static int s_finish_drain(minga_worker_t *self)
             rc = MINGA_ETIMEOUT;
         }
     }
+    s_flush_dones(self);
     s_send_simple(self, MINGA_CMD_DISCONNECT, "draining");
     self->state = S_STOPPED;
     return rc;
@@ -1531,7 +1612,7 @@ static void s_answer(minga_worker_t *self, minga_task_t *task)
         s_send_fail(self, task->id, task->retryable, task->code, task->message);
     else if (s_result_too_big(self, task))
         s_send_fail(self, task->id, false, "result_too_big", task->message);
-    else
+    else if (!s_keep_done(self, task->id, task->result, task->result_size))
         s_send_done(self, task->id, task->result, task->result_size);
 }
 
@@ -1651,6 +1732,7 @@ static void s_turn(minga_worker_t *self)
         for (int k = 0; k < 64 && self->dealer && (zsock_events(self->dealer) & ZMQ_POLLIN); k++)
             s_on_broker(self, now);
     }
+    s_flush_dones(self); /* the DONEs of this turn, in one message */
     if (self->state != S_STOPPED)
         s_timers(self, now);
 }

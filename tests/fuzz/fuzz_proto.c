@@ -36,15 +36,26 @@ static void s_objects(const msgpack_object *root)
         {"result", MINGA_PF_ANY, false, 0, 0},
         {"progress", MINGA_PF_BOOL, false, 0, 0},
         {"error", MINGA_PF_MAP, false, 0, 0},
+        {"items", MINGA_PF_ARRAY, false, 1, MINGA_PROTO_MAX_ITEMS}, /* DONE {items} */
+        {"batch", MINGA_PF_UINT, false, 0, MINGA_PROTO_MAX_ITEMS},  /* READY */
     };
-    const msgpack_object *out[8];
+    const msgpack_object *out[10];
     for (int strict = 0; strict < 2; strict++)
-        if (minga_pfields(root, fields, 8, out, strict, err, sizeof err) == 0) {
+        if (minga_pfields(root, fields, 10, out, strict, err, sizeof err) == 0) {
             uint8_t *buf;
             size_t len;
             if (minga_pobj_pack(out[5], &buf, &len) == 0)
                 free(buf);
             free(minga_pobj_strdup(out[2]));
+            /* each item of DONE {items}, as the broker reads it */
+            static const minga_pfield_t item[] = {{"id", MINGA_PF_UINT, true, 1, 0},
+                                                  {"result", MINGA_PF_ANY, false, 0, 0}};
+            const msgpack_object *iout[2];
+            for (uint32_t i = 0; out[8] && i < out[8]->via.array.size; i++)
+                if (minga_pfields(&out[8]->via.array.ptr[i], item, 2, iout, true, err,
+                                  sizeof err) == 0 &&
+                    minga_pobj_pack(iout[1], &buf, &len) == 0)
+                    free(buf);
         }
 }
 

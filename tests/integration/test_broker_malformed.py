@@ -44,6 +44,8 @@ def main():
             ([E, VERSION, b"FROB", P({})], "unknown_command", "unknown command"),
             ([E, VERSION, b"READY", P({"types": ["test.echo"]})], "unknown_command",
              "worker command on the client socket"),
+            ([E, VERSION, b"JOBS", P({"jobs": []})], "unknown_command",
+             "JOBS on the client socket"),
             ([E, VERSION, b"STATUS", P({"id": 1})[:-1]], "bad_body", "truncated msgpack"),
             ([E, VERSION, b"STATUS", b"\xdd\xff\xff\xff\xff"], "bad_body", "array bomb"),
             ([E, VERSION, b"STATUS", b"\xdf\x7f\xff\xff\xff\x01"], "bad_body", "map bomb"),
@@ -130,6 +132,39 @@ def main():
         while cmd in ("HEARTBEAT", "JOB"):
             cmd, r = w.recv(3000)
         check(cmd == "ERROR" and r["code"] == "not_found", "a DONE above max_body is read %r" % r)
+        # DONE {items} (several DONEs in one message), READY's batch, JOBS (broker -> worker only)
+        batch_cases = [
+            (b"DONE", P({}), "bad_body"), (b"DONE", P({"items": "x"}), "bad_body"),
+            (b"DONE", P({"items": []}), "bad_body"), (b"DONE", P({"items": [1]}), "bad_body"),
+            (b"DONE", P({"items": [{"id": 1, "x": 2}]}), "bad_body"),
+            (b"DONE", P({"items": [{"result": 1}]}), "bad_body"),
+            (b"DONE", P({"items": [{"id": 0}]}), "bad_body"),
+            (b"DONE", P({"items": [{"id": -1}]}), "bad_body"),
+            (b"DONE", P({"id": 1, "items": [{"id": 1}]}), "bad_body"),
+            (b"DONE", P({"result": 1, "items": [{"id": 1}]}), "bad_body"),
+            (b"DONE", P({"items": [{"id": 1}] * 1001}), "bad_body"),
+            (b"DONE", P({"items": {"id": 1}}), "bad_body"),
+            (b"DONE", P({"items": [{"id": 424244}, {"id": "x"}]}), "bad_body"),
+            (b"DONE", P({"items": [{"id": 424245, "result": [1, {"a": None}]}]}), "not_found"),
+            (b"DONE", P({"items": [{"id": jid}]}), "invalid_state"),
+            (b"DONE", P({"items": [{"id": 1, "result": "x" * 5000}]})[:-3], "too_big"),
+            (b"DONE", P({"items": [{"id": 1, "result": "x" * 200}]})[:-3], "bad_body"),
+            (b"READY", P({"types": ["test.echo"], "batch": "x"}), "bad_body"),
+            (b"READY", P({"types": ["test.echo"], "batch": 1001}), "bad_body"),
+            (b"READY", P({"types": ["test.echo"], "batch": -2}), "bad_body"),
+            (b"JOBS", P({"jobs": [{"id": 1}]}), "unknown_command"),
+        ]
+        for command, raw, code in batch_cases:
+            w.sock.send_multipart([E, VERSION, command, raw])
+            cmd, r = w.recv(3000)
+            while cmd in ("HEARTBEAT", "JOB", "JOBS"):
+                cmd, r = w.recv(3000)
+            check(cmd == "ERROR" and r["code"] == code,
+                  "%s %r: %s %r" % (command, raw[:40], cmd, r))
+            if code in ("not_found", "invalid_state"):
+                check(r.get("id") in (424245, jid), "the item's id in the error %r" % r)
+        check(w.recv(300)[0] in (None, "HEARTBEAT"), "one ERROR per refused DONE {items}")
+        cases_extra = len(batch_cases)
         w.close()
         stranger = Worker.__new__(Worker)
         import zmq
@@ -159,7 +194,7 @@ def main():
         check(b.alive(), "broker alive")
         time.sleep(0.1)
         check(b.stop() == 0, "clean stop")
-        print("ok: %d malformed inputs answered" % (len(cases) + 6))
+        print("ok: %d malformed inputs answered" % (len(cases) + 6 + cases_extra))
     except BaseException:
         print(b.log_text(), file=sys.stderr)
         raise

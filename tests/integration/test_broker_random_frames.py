@@ -15,7 +15,7 @@ from test_broker_proto import VERSION, Broker, Client, Worker, check  # noqa: E4
 
 COMMANDS = [b"ENQUEUE", b"BATCH", b"STATUS", b"WAIT", b"CANCEL", b"RETRY", b"LIST", b"STATS",
             b"WORKERS", b"PING", b"READY", b"PROGRESS", b"DONE", b"FAIL", b"RELEASE",
-            b"HEARTBEAT", b"DISCONNECT", b"JOB", b"ERROR", b"FETCH", b"FETCHED"]
+            b"HEARTBEAT", b"DISCONNECT", b"JOB", b"ERROR", b"FETCH", b"FETCHED", b"JOBS"]
 
 
 def random_value(rng, depth=0):
@@ -35,7 +35,8 @@ def random_value(rng, depth=0):
     if kind == 6:
         return [random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
     keys = ["id", "type", "rid", "types", "jobs", "body", "after", "parents", "priority", "x",
-            "timeout_ms", "progress", "capacity", "result", "retryable", "state", "limit"]
+            "timeout_ms", "progress", "capacity", "result", "retryable", "state", "limit",
+            "items", "batch"]
     return {rng.choice(keys): random_value(rng, depth + 1) for _ in range(rng.randrange(5))}
 
 
@@ -45,7 +46,10 @@ def random_body(rng):
         return bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
     data = msgpack.packb(random_value(rng) if r < 0.6 else
                          {"type": rng.choice(["test.echo", "x", ""]), "id": rng.randrange(5),
-                          "types": ["test.echo"], "jobs": [{"type": "test.echo"}]})
+                          "types": ["test.echo"], "jobs": [{"type": "test.echo"}]} if r < 0.8
+                         else {"items": [{"id": rng.randrange(5)} for _ in range(rng.randrange(4))]}
+                         if r < 0.9 else
+                         {"types": ["test.echo"], "capacity": 3, "batch": rng.randrange(-1, 5)})
     if rng.random() < 0.3 and data:
         i = rng.randrange(len(data))
         data = data[:i] + bytes([rng.randrange(256)]) + data[i + 1:]

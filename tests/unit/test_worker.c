@@ -5,7 +5,9 @@
  * with the handler's result, a failing handler -> FAIL, an unknown job type -> FAIL not
  * retryable, CANCEL, heartbeats on their own timer while a handler sleeps, reconnection with a
  * new READY after the broker went silent, and the drain: READY with capacity 0,
- * DONE, DISCONNECT. Also the option parser and the configuration file.
+ * DONE, DISCONNECT. Also the option parser and the configuration file. And batches: to a
+ * broker whose WELCOME has batch_max the runtime sends READY again with batch (its capacity),
+ * takes the jobs of a JOBS message, and answers with DONE {items}.
  */
 #include "minga/error.h"
 #include "minga/proto.h"
@@ -295,6 +297,124 @@ static void test_state_machine(void **state)
     rmdir(f.dir);
 }
 
+/* JOBS with jobs of the given ids (sleep 0 each), as a broker sends to a READY with batch. */
+static void s_send_jobs(s_fixture_t *f, const uint64_t *ids, size_t n)
+{
+    minga_pbuf_t pb;
+    minga_pbuf_init(&pb);
+    msgpack_pack_map(&pb.pk, 1);
+    minga_pk_str(&pb.pk, "jobs");
+    msgpack_pack_array(&pb.pk, n);
+    for (size_t i = 0; i < n; i++) {
+        minga_job_t job;
+        minga_job_init(&job);
+        job.id = ids[i];
+        job.type = strdup("t.sleep");
+        job.state = MINGA_JOB_LEASED;
+        job.attempts = 1;
+        job.max_attempts = 5;
+        job.lease_ms = 30000;
+        job.body = malloc(1);
+        job.body[0] = 0; /* msgpack 0: no sleep */
+        job.body_len = 1;
+        assert_int_equal(minga_job_pack(&job, &pb.pk, 0), 0);
+        minga_job_clear(&job);
+    }
+    s_send(f, MINGA_CMD_JOBS, &pb);
+    minga_pbuf_clear(&pb);
+}
+
+static void test_batches(void **state)
+{
+    (void)state;
+    s_fixture_t f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.dir, sizeof f.dir, "/tmp/minga-XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    char run[128];
+    snprintf(run, sizeof run, "%s/run", f.dir);
+    mkdir(run, 0700);
+    f.router = zsock_new(ZMQ_ROUTER);
+    assert_int_equal(zsock_bind(f.router, "ipc://%s/run/workers", f.dir), 0);
+    minga_worker_options_t opts;
+    minga_worker_options_init(&opts);
+    opts.store_dir = f.dir;
+    opts.name = "unit-batch";
+    opts.capacity = 4;
+    opts.heartbeat_ms = 100;
+    opts.drain_ms = 5000;
+    assert_int_equal(minga_worker_new(&f.worker, s_table, &opts), 0);
+    f.runner = zactor_new(s_runner, &f);
+
+    minga_pmsg_t m;
+    minga_pmsg_init(&m);
+    assert_int_equal(s_recv_cmd(&f, &m, 3000), MINGA_CMD_READY);
+    assert_null(minga_pobj_get(m.root, "batch")); /* not before the broker says it takes it */
+    minga_pbuf_t pb;
+    minga_pbuf_init(&pb);
+    for (int k = 0; k < 2; k++) { /* the second answers the second READY: no third one */
+        msgpack_pack_map(&pb.pk, 4);
+        minga_pk_kv_uint(&pb.pk, "heartbeat_ms", 100);
+        minga_pk_kv_uint(&pb.pk, "liveness", 3);
+        minga_pk_kv_uint(&pb.pk, "max_body", 1 << 20);
+        minga_pk_kv_uint(&pb.pk, "batch_max", 1000);
+        s_send(&f, MINGA_CMD_WELCOME, &pb);
+        if (k == 0) {
+            assert_int_equal(s_recv_cmd(&f, &m, 3000), MINGA_CMD_READY);
+            assert_int_equal(s_uint(&m, "batch"), 4);
+            assert_int_equal(s_uint(&m, "capacity"), 4);
+        }
+    }
+
+    uint64_t ids[4] = {31, 32, 33, 34};
+    s_send_jobs(&f, ids, 4);
+    unsigned seen = 0, items_msgs = 0;
+    int64_t until = zclock_mono() + 3000;
+    while (seen != 0xf && zclock_mono() < until) {
+        int cmd = s_recv(&f, &m, 500);
+        if (cmd == MINGA_CMD_HEARTBEAT) {
+            s_send(&f, MINGA_CMD_HEARTBEAT, NULL);
+            continue;
+        }
+        if (cmd == MINGA_CMD_PROGRESS || cmd < 0)
+            continue;
+        assert_int_equal(cmd, MINGA_CMD_DONE); /* not a READY again, not a FAIL */
+        const msgpack_object *items = minga_pobj_get(m.root, "items");
+        assert_non_null(items);
+        assert_null(minga_pobj_get(m.root, "id"));
+        items_msgs++;
+        for (uint32_t i = 0; i < items->via.array.size; i++) {
+            uint64_t id = minga_pobj_uint(minga_pobj_get(&items->via.array.ptr[i], "id"), 0);
+            assert_true(id >= 31 && id <= 34);
+            assert_false(seen & (1u << (id - 31))); /* each once */
+            seen |= 1u << (id - 31);
+            assert_int_equal(minga_pobj_uint(minga_pobj_get(&items->via.array.ptr[i], "result"), 9),
+                             0);
+        }
+    }
+    assert_int_equal(seen, 0xf);
+    assert_true(items_msgs >= 1 && items_msgs <= 4);
+
+    minga_worker_stop();
+    int cmd;
+    while ((cmd = s_recv_cmd(&f, &m, 3000)) != MINGA_CMD_DISCONNECT)
+        assert_int_equal(cmd, MINGA_CMD_READY);
+    int rc = -1;
+    assert_int_equal(zsock_recv(f.runner, "i", &rc), 0);
+    assert_int_equal(rc, 0);
+    minga_pmsg_clear(&m);
+    minga_pbuf_clear(&pb);
+    zactor_destroy(&f.runner);
+    minga_worker_destroy(&f.worker);
+    zframe_destroy(&f.peer);
+    zsock_destroy(&f.router);
+    char path[160];
+    snprintf(path, sizeof path, "%s/run/workers", f.dir);
+    unlink(path);
+    rmdir(run);
+    rmdir(f.dir);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -343,6 +463,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_state_machine),
+        cmocka_unit_test(test_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,7 @@
 #define MINGA_PROTO_MAX_DELAY_MS 31536000000ull
 #define MINGA_PROTO_MAX_WAIT_MS 3600000u
 #define MINGA_PROTO_LIST_MAX 1000
+#define MINGA_PROTO_MAX_ITEMS 1000 /* jobs in one JOBS, results in one DONE {items} */
 
 /* Defaults of the broker's configuration, for peers that need one before WELCOME. */
 #define MINGA_PROTO_HEARTBEAT_MS 1000
@@ -92,6 +93,7 @@ typedef enum {
     MINGA_CMD_DISCONNECT,
     MINGA_CMD_FETCH,   /* worker -> broker: a parent's result */
     MINGA_CMD_FETCHED, /* broker -> worker: its answer */
+    MINGA_CMD_JOBS,    /* broker -> worker: several jobs in one message (READY batch > 1) */
     /* broker -> anyone */
     MINGA_CMD_ERROR,
     MINGA_CMD_COUNT
