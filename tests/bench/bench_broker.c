@@ -6,6 +6,9 @@
  * divided by the time from the first enqueue to the last job done.
  *
  *   bench_broker throughput minga --store DIR --worker-bin PATH [--capacity C]
+ *       [--enqueue-batch B]: the producer enqueues up to B specs per BATCH message (still at
+ *       most --inflight jobs in flight; default 1: one ENQUEUE per job); the broker's CPU per
+ *       job (from /proc, its pid from STORE/run/minga-broker.pid) is in the output
  *       over TCP (issue 9: the cost of CurveZMQ), to a broker bound there by the caller:
  *       --clients-ep EP --workers-ep EP --events-ep EP --curve on|off, and with CURVE on
  *       --broker-key FILE --cert FILE (the client's) --worker-cert FILE
@@ -57,6 +60,7 @@
 typedef struct {
     const char *mode, *system, *store, *worker_bin, *done_by;
     long jobs, workers, inflight, capacity, port, rate, seconds;
+    long enqueue_batch; /* throughput minga: specs per BATCH message (1: one ENQUEUE each) */
 } s_opts_t;
 
 /* The TCP endpoints and CURVE settings of a run over tcp:// (clients NULL: the store's ipc). */
@@ -131,6 +135,9 @@ static double s_children_cpu(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Extra fields of the throughput line (",\"name\":value..."), set by the system's driver. */
+static char s_extra[256];
+
 /* Prints the figure; call after the workers were stopped and waited for. */
 static void s_print_result(const s_opts_t *o, double secs, long jobs)
 {
@@ -140,9 +147,9 @@ static void s_print_result(const s_opts_t *o, double secs, long jobs)
                  s_net.c.enabled ? "true" : "false");
     printf("{\"mode\":\"throughput\",\"system\":\"%s\",\"jobs\":%ld,\"workers\":%ld,"
            "\"inflight\":%ld,\"capacity\":%ld,\"seconds\":%.3f,\"jobs_per_s\":%.0f,"
-           "\"worker_cpu_us_per_job\":%.1f%s}\n",
+           "\"worker_cpu_us_per_job\":%.1f%s%s}\n",
            o->system, jobs, o->workers, o->inflight, o->capacity, secs, (double)jobs / secs,
-           s_children_cpu() * 1e6 / (double)jobs, net);
+           s_children_cpu() * 1e6 / (double)jobs, net, s_extra);
     fflush(stdout);
 }
 
@@ -311,6 +318,56 @@ static long s_minga_done_total(minga_client_t *c)
     return n;
 }
 
+/* CPU seconds (user + system) of the store's broker so far, from /proc; -1 when unknown. */
+static double s_broker_cpu(const char *store)
+{
+    char path[4096], buf[1024];
+    snprintf(path, sizeof path, "%s/run/minga-broker.pid", store);
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (!f)
+        return -1;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (pid <= 0 || !(f = fopen(path, "r")))
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces; fields follow it */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Sends k job specs, as one ENQUEUE (k = 1) or one BATCH. */
+static void s_minga_enqueue_n(s_minga_t *m, long k)
+{
+    if (k <= 1) {
+        s_minga_enqueue(m, -1);
+        return;
+    }
+    uint8_t body[S_BODY_SIZE];
+    s_minga_body(body);
+    msgpack_packer *pk = &m->pb.pk;
+    minga_pbuf_reset(&m->pb);
+    msgpack_pack_map(pk, 2);
+    minga_pk_kv_uint(pk, "rid", ++m->rid);
+    minga_pk_str(pk, "jobs");
+    msgpack_pack_array(pk, (size_t)k);
+    for (long j = 0; j < k; j++) {
+        msgpack_pack_map(pk, 2);
+        minga_pk_kv_str(pk, "type", "test.echo");
+        minga_pk_kv_raw(pk, "body", body, sizeof body);
+    }
+    if (minga_proto_send(m->dealer, NULL, true, MINGA_CMD_BATCH, m->pb.sbuf.data,
+                         m->pb.sbuf.size) != 0)
+        s_die("send BATCH: %s", zmq_strerror(zmq_errno()));
+}
+
 static void s_minga_throughput(const s_opts_t *o)
 {
     s_minga_start_workers(o);
@@ -326,13 +383,20 @@ static void s_minga_throughput(const s_opts_t *o)
         done0 = s_minga_done_total(stats);
     }
     long sent = 0, replies = 0, done = 0;
+    double cpu0 = s_net.clients ? -1 : s_broker_cpu(o->store);
     int64_t start = s_now_ns(), last_progress = start;
     zmq_pollitem_t items[2] = {{zsock_resolve(m.dealer), 0, ZMQ_POLLIN, 0},
                                {zsock_resolve(m.sub), 0, ZMQ_POLLIN, 0}};
     while (done < o->jobs) {
-        while (sent < o->jobs && sent - done < o->inflight) {
-            s_minga_enqueue(&m, -1);
-            sent++;
+        /* whole batches only, while they fit in the window of inflight jobs */
+        long k = o->enqueue_batch > 1 ? o->enqueue_batch : 1;
+        if (k > o->inflight)
+            k = o->inflight;
+        while (sent < o->jobs &&
+               sent - done + (k < o->jobs - sent ? k : o->jobs - sent) <= o->inflight) {
+            long n = k < o->jobs - sent ? k : o->jobs - sent;
+            s_minga_enqueue_n(&m, n);
+            sent += n;
         }
         if (zmq_poll(items, 2, by_stats ? 2 : 100) < 0)
             s_die("poll: %s", zmq_strerror(zmq_errno()));
@@ -356,7 +420,12 @@ static void s_minga_throughput(const s_opts_t *o)
             s_die("stalled: %ld sent, %ld accepted, %ld done", sent, replies, done);
     }
     double secs = (double)(s_now_ns() - start) / 1e9;
+    double cpu1 = cpu0 >= 0 ? s_broker_cpu(o->store) : -1;
     s_stop_workers(SIGTERM);
+    snprintf(s_extra, sizeof s_extra, ",\"enqueue_batch\":%ld", o->enqueue_batch);
+    if (cpu0 >= 0 && cpu1 >= cpu0)
+        snprintf(s_extra + strlen(s_extra), sizeof s_extra - strlen(s_extra),
+                 ",\"broker_cpu_us_per_job\":%.1f", (cpu1 - cpu0) * 1e6 / (double)done);
     s_print_result(o, secs, done);
     s_minga_close(&m);
     minga_client_destroy(&stats);
@@ -943,7 +1012,7 @@ static void s_usage(void)
     fprintf(stderr, "usage: bench_broker throughput minga|beanstalkd|gearmand|zmq [options]\n"
                     "       bench_broker latency|fill|serve|fsync [options]\n"
                     "options: --store DIR --worker-bin PATH --port P --jobs N --workers W\n"
-                    "         --inflight K --capacity C --rate R --seconds S\n"
+                    "         --inflight K --capacity C --rate R --seconds S --enqueue-batch B\n"
                     "         --clients-ep EP --workers-ep EP --events-ep EP --curve on|off\n"
                     "         --broker-key FILE --cert FILE --worker-cert FILE\n");
     exit(2);
@@ -972,10 +1041,14 @@ static void s_parse(s_opts_t *o, int argc, char **argv)
         const char *name;
         size_t offset;
     } longs[] = {
-        {"--jobs", offsetof(s_opts_t, jobs)},         {"--workers", offsetof(s_opts_t, workers)},
-        {"--inflight", offsetof(s_opts_t, inflight)}, {"--capacity", offsetof(s_opts_t, capacity)},
-        {"--port", offsetof(s_opts_t, port)},         {"--rate", offsetof(s_opts_t, rate)},
+        {"--jobs", offsetof(s_opts_t, jobs)},
+        {"--workers", offsetof(s_opts_t, workers)},
+        {"--inflight", offsetof(s_opts_t, inflight)},
+        {"--capacity", offsetof(s_opts_t, capacity)},
+        {"--port", offsetof(s_opts_t, port)},
+        {"--rate", offsetof(s_opts_t, rate)},
         {"--seconds", offsetof(s_opts_t, seconds)},
+        {"--enqueue-batch", offsetof(s_opts_t, enqueue_batch)},
     };
     if (argc < 2)
         s_usage();
@@ -1034,7 +1107,7 @@ static void s_parse(s_opts_t *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    s_opts_t o = {NULL, NULL, NULL, NULL, "events", 100000, 2, 1000, 1, 0, 5000, 10};
+    s_opts_t o = {NULL, NULL, NULL, NULL, "events", 100000, 2, 1000, 1, 0, 5000, 10, 1};
     s_parse(&o, argc, argv);
     signal(SIGPIPE, SIG_IGN);
     s_done_counter = mmap(NULL, sizeof *s_done_counter, PROT_READ | PROT_WRITE,

@@ -130,6 +130,10 @@ for system in ("minga", "beanstalkd", "gearmand", "zmq"):
             flat[name + "_jobs_per_s_max"] = t["max"]
             if t.get("worker_cpu_us_per_job") is not None:
                 flat[name + "_worker_cpu_us_per_job"] = t["worker_cpu_us_per_job"]
+            if t.get("broker_cpu_us_per_job") is not None:
+                flat[name + "_broker_cpu_us_per_job"] = t["broker_cpu_us_per_job"]
+            if t.get("enqueue_batch") is not None:
+                flat[name + "_enqueue_batch"] = t["enqueue_batch"]
 for k, v in ratios.items():
     flat["ratio_" + k] = v
 for l in (lat, lat_low):
@@ -171,9 +175,13 @@ out.append("- work: %s jobs of a 64-byte no-op body, one producer with at most 1
            "flight (enqueued, not yet done), W workers; everything on loopback, started by the "
            "benchmark in the same run.\n" % jobs)
 out.append("## Throughput (jobs/s)\n")
+eb = (tput("minga", 2, cap) or {}).get("enqueue_batch", 1)
 out.append("Median of %s runs each (range in brackets); worker CPU is the workers' user + "
-           "system time per job at W=2 (for zmq it includes its broker process).\n" % (
-               tput("minga", 2, cap) or {}).get("runs", 1))
+           "system time per job at W=2 (for zmq it includes its broker process; for Minga the "
+           "broker's own is in brackets). Minga's producer sends %s.\n" % (
+               (tput("minga", 2, cap) or {}).get("runs", 1),
+               "one ENQUEUE per job" if eb <= 1 else
+               "BATCH messages of %d job specs (still at most 1,000 jobs in flight)" % eb))
 out.append("| system | durable | W=1 | W=2 | worker CPU/job |")
 out.append("|---|---|---|---|---|")
 def cell(r):
@@ -184,7 +192,10 @@ def cell(r):
         s += " (%s–%s)" % (format(int(r["min"]), ","), format(int(r["max"]), ","))
     return s
 def cpu(r):
-    return "%.0f µs" % r["worker_cpu_us_per_job"] if r and "worker_cpu_us_per_job" in r else "—"
+    s = "%.0f µs" % r["worker_cpu_us_per_job"] if r and "worker_cpu_us_per_job" in r else "—"
+    if r and "broker_cpu_us_per_job" in r:
+        s += " (broker %.0f µs)" % r["broker_cpu_us_per_job"]
+    return s
 out.append("| minga-broker, worker credit %d | yes (LMDB, group commit) | %s | %s | %s |" % (
     cap, cell(tput("minga", 1, cap)), cell(tput("minga", 2, cap)), cpu(tput("minga", 2, cap))))
 out.append("| minga-broker, worker credit 1 | yes | %s | %s | %s |" % (

@@ -19,8 +19,11 @@
 # is a shared 2-CPU machine, other processes make single runs noisy. Minga's completions are
 # counted from STATS (totals.done, polled every 2 ms), so that the broker, like the others,
 # sends nothing per job to the producer but the enqueue reply.
+# Minga's producer enqueues with BATCH messages of ENQUEUE_BATCH specs (still at most 1,000
+# jobs in flight), as beanstalkd's producer pipelines its puts and gearmand's its tasks; the
+# open-loop latency run sends one ENQUEUE per job.
 # Environment: JOBS (100000), CAPACITY (64), RATE (5000), LAT_SECONDS (10), FILL (1000000),
-# REPEAT (3).
+# REPEAT (3), ENQUEUE_BATCH (100).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -31,6 +34,7 @@ CAPACITY=${CAPACITY:-64}
 RATE=${RATE:-5000}
 SECONDS_LAT=${LAT_SECONDS:-10}
 FILL=${FILL:-1000000}
+ENQUEUE_BATCH=${ENQUEUE_BATCH:-100}
 results=$here/results
 BENCH_STARTED=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
 export BENCH_STARTED
@@ -120,7 +124,7 @@ for rep in $(seq "$REPEAT"); do
             start_broker
             run "$bin/bench_broker" throughput minga --store "$work/s" \
                 --worker-bin "$bin/minga-test-worker" --jobs "$n" --workers "$w" \
-                --inflight 1000 --capacity "$cap" --done-by stats
+                --inflight 1000 --capacity "$cap" --done-by stats --enqueue-batch "$ENQUEUE_BATCH"
             stop_broker
         done
     done
