@@ -1790,28 +1790,33 @@ int broker_run(broker_t *self, volatile sig_atomic_t *stop)
     }
 
 const minga_cfg_t broker_config_table[] = {
-    S_CFG_U(heartbeat_ms, "heartbeat-ms", 10, 600000, "heartbeat interval, ms"),
-    S_CFG_U(liveness, "liveness", 1, 100, "missed heartbeats before a worker is lost"),
+    S_CFG_U(heartbeat_ms, "heartbeat-ms", 10, 600000, "intervalo de los latidos, ms"),
+    S_CFG_U(liveness, "liveness", 1, 100,
+            "latidos perdidos antes de dar por perdido a un trabajador"),
     S_CFG_U(lease_ms, "lease-ms", MINGA_PROTO_MIN_LEASE_MS, MINGA_PROTO_MAX_LEASE_MS,
-            "default lease time, ms"),
-    S_CFG_U(max_attempts, "max-attempts", 1, MINGA_PROTO_MAX_ATTEMPTS, "default attempts"),
-    S_CFG_U(retry_base_ms, "retry-base-ms", 0, 86400000, "first retry delay, ms"),
-    S_CFG_U(retry_max_ms, "retry-max-ms", 0, 86400000, "longest retry delay, ms"),
-    S_CFG_U(retry_jitter_pct, "retry-jitter-pct", 0, 100, "retry delay jitter, percent"),
-    S_CFG_U(max_body, "max-body", 1024, 256u << 20, "largest message, bytes"),
+            "tiempo de préstamo de un trabajo por omisión, ms"),
+    S_CFG_U(max_attempts, "max-attempts", 1, MINGA_PROTO_MAX_ATTEMPTS, "intentos por omisión"),
+    S_CFG_U(retry_base_ms, "retry-base-ms", 0, 86400000, "espera antes del primer reintento, ms"),
+    S_CFG_U(retry_max_ms, "retry-max-ms", 0, 86400000, "espera más larga entre reintentos, ms"),
+    S_CFG_U(retry_jitter_pct, "retry-jitter-pct", 0, 100,
+            "variación aleatoria de la espera, por ciento"),
+    S_CFG_U(max_body, "max-body", 1024, 256u << 20, "mensaje más grande, bytes"),
     S_CFG_U(max_result, "max-result", 1024, 1u << 30,
-            "largest DONE message (a job's result), bytes; also the workers socket's limit"),
-    S_CFG_U(credit, "credit", 1, MINGA_PROTO_MAX_CAPACITY, "a worker's default capacity"),
+            "DONE más grande (el resultado de un trabajo), bytes; también el límite del socket de "
+            "trabajadores"),
+    S_CFG_U(credit, "credit", 1, MINGA_PROTO_MAX_CAPACITY,
+            "capacidad por omisión de un trabajador"),
     S_CFG_U(result_retention_s, "result-retention-s", 0, 10ull * 365 * 86400,
-            "seconds ended jobs are kept"),
-    S_CFG_U(batch_max, "batch-max", 1, 100000, "most messages per group commit"),
-    S_CFG_S(job_types, "job-types", "known job types, separated by spaces or commas"),
-    S_CFG_S(clients, "clients", "client endpoint (default ipc://STORE/run/clients)"),
-    S_CFG_S(workers, "workers", "worker endpoint (default ipc://STORE/run/workers)"),
-    S_CFG_S(events, "events", "events endpoint (default ipc://STORE/run/events)"),
+            "segundos que se guardan los trabajos terminados"),
+    S_CFG_U(batch_max, "batch-max", 1, 100000, "máximo de mensajes por escritura agrupada"),
+    S_CFG_S(job_types, "job-types", "tipos de trabajo conocidos, separados por espacios o comas"),
+    S_CFG_S(clients, "clients", "extremo de los clientes (por omisión ipc://ALMACÉN/run/clients)"),
+    S_CFG_S(workers, "workers",
+            "extremo de los trabajadores (por omisión ipc://ALMACÉN/run/workers)"),
+    S_CFG_S(events, "events", "extremo de los eventos (por omisión ipc://ALMACÉN/run/events)"),
     S_CFG_S(metrics, "metrics",
-            "Prometheus metrics address host:port, port 0 a free one, or off "
-            "(default " BK_METRICS_DEFAULT ")"),
+            "dirección host:puerto de las métricas Prometheus (puerto 0: uno libre) u off "
+            "(por omisión " BK_METRICS_DEFAULT ")"),
 };
 const size_t broker_config_count = sizeof broker_config_table / sizeof broker_config_table[0];
 

@@ -40,23 +40,24 @@ static void s_usage(FILE *out)
 {
     size_t n;
     fprintf(out,
-            "usage: minga-broker [--store DIR] [--config FILE] [--clients EP] [--workers EP]\n"
-            "                    [--events EP] [--curve on|off | --no-curve] [--cert FILE]\n"
-            "                    [--client-certs DIR] [--worker-certs DIR] [--SETTING VALUE]...\n"
+            "Uso: minga-broker [--store DIR] [--config ARCHIVO] [--clients EP] [--workers EP]\n"
+            "                  [--events EP] [--curve on|off | --no-curve] [--cert ARCHIVO]\n"
+            "                  [--client-certs DIR] [--worker-certs DIR] [--AJUSTE VALOR]...\n"
             "\n"
-            "The Minga job broker. Without endpoints it binds ipc://STORE/run/clients,\n"
-            "ipc://STORE/run/workers and ipc://STORE/run/events. A tcp:// endpoint is a\n"
-            "CurveZMQ one unless --curve off: it needs the broker's --cert and admits the\n"
-            "clients (clients, events) and workers whose public certificates are in\n"
-            "--client-certs and --worker-certs (see `minga keygen`). Settings (also keys of\n"
-            "the configuration file):\n");
-    fprintf(out, "  --%-22s %s (%s)\n", "store", "store directory ($MINGA_STORE or ./minga-data)",
-            "store/path");
-    fprintf(out, "  --%-22s %s\n", "config", "configuration file (ZPL; deploy/minga.cfg.example)");
+            "El broker de trabajos de Minga. Sin extremos escucha en ipc://ALMACÉN/run/clients,\n"
+            "ipc://ALMACÉN/run/workers e ipc://ALMACÉN/run/events. Un extremo tcp:// usa\n"
+            "CurveZMQ salvo con --curve off: necesita el --cert del broker y admite a los\n"
+            "clientes (clients, events) y trabajadores cuyos certificados públicos están en\n"
+            "--client-certs y --worker-certs (ver `minga keygen`). Ajustes (también claves del\n"
+            "archivo de configuración):\n");
+    fprintf(out, "  --%-22s %s (%s)\n", "store",
+            "directorio del almacén ($MINGA_STORE o ./minga-data)", "store/path");
+    fprintf(out, "  --%-22s %s\n", "config",
+            "archivo de configuración (ZPL; deploy/minga.cfg.example)");
     minga_config_print_flags(out, broker_config_table, broker_config_count);
     const minga_cfg_t *curve = minga_curve_config_table(MINGA_CURVE_BROKER, &n);
     minga_config_print_flags(out, curve, n);
-    fprintf(out, "  --%-22s %s\n", "no-curve", "the same as --curve off");
+    fprintf(out, "  --%-22s %s\n", "no-curve", "lo mismo que --curve off");
     const minga_cfg_t *common = minga_common_config_table(&n);
     minga_config_print_flags(out, common + 1, n - 1);
 }

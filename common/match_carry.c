@@ -408,13 +408,13 @@ static int s_head(s_un_t *u, minga_match_carried_t *c)
 static int s_offers(s_un_t *u, minga_match_carried_t *c)
 {
     minga_match_data_t *d = &c->d;
-    size_t nco, no;
+    size_t nco = 0, no = 0;
     const msgpack_object *co = s_strs(u, "coops", &nco), *ids = s_strs(u, "offer_ids", &no);
     if (!co || !s_ids_ok(co, true, false))
         return s_bad(u, "%s: missing, or not sorted unique ids", "coops");
     if (!ids || !s_ids_ok(ids, true, false))
         return s_bad(u, "%s: missing, or not sorted unique ids", "offer_ids");
-    const uint8_t *rows;
+    const uint8_t *rows = NULL;
     int rc = s_rows(u, "offers", no, S_OW, &rows);
     if (rc)
         return rc;
@@ -445,13 +445,13 @@ static int s_offers(s_un_t *u, minga_match_carried_t *c)
 static int s_demands(s_un_t *u, minga_match_carried_t *c)
 {
     minga_match_data_t *d = &c->d;
-    size_t nd, ng;
+    size_t nd = 0, ng = 0;
     const msgpack_object *ids = s_strs(u, "demand_ids", &nd), *gads = s_strs(u, "demand_gads", &ng);
     if (!ids || !s_ids_ok(ids, true, false))
         return s_bad(u, "%s: missing, or not sorted unique ids", "demand_ids");
     if (!gads || ng != nd || !s_ids_ok(gads, false, true))
         return s_bad(u, "%s: missing, or not one DPA code per demand", "demand_gads");
-    const uint8_t *rows;
+    const uint8_t *rows = NULL;
     int rc = s_rows(u, "demands", nd, S_DW, &rows);
     if (rc)
         return rc;
@@ -478,7 +478,7 @@ static int s_demands(s_un_t *u, minga_match_carried_t *c)
 static int s_context(s_un_t *u, minga_match_carried_t *c)
 {
     minga_match_data_t *d = &c->d;
-    const uint8_t *pop, *cov, *pr;
+    const uint8_t *pop = NULL, *cov = NULL, *pr = NULL;
     int rc = s_rows(u, "population", S_NC, 1, &pop);
     if (rc == 0)
         rc = s_rows(u, "coverage", S_NC, 1, &cov);

@@ -237,6 +237,17 @@ def pct(x):
     return "—" if x is None else "%.2f %%" % (100 * x)
 
 
+def build_type(build):
+    """CMAKE_BUILD_TYPE of the build directory, from its CMakeCache.txt."""
+    try:
+        for line in open(os.path.join(build, "CMakeCache.txt"), encoding="utf-8"):
+            if line.startswith("CMAKE_BUILD_TYPE:"):
+                return line.split("=", 1)[1].strip() or "(none)"
+    except OSError:
+        pass
+    return "(unknown)"
+
+
 def write_results(res, args, started, load_before, load_after):
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip() or "?"
@@ -270,7 +281,8 @@ def write_results(res, args, started, load_before, load_after):
           "- date: %s" % started,
           "- machine: %s; shared with other sessions (load average before %s, after %s)"
           % (machine(), load_before, load_after),
-          "- command: `%s` (tree at commit %s, build RelWithDebInfo)" % (args.command, commit),
+          "- command: `%s` (tree at commit %s, build %s)" % (args.command, commit,
+                                                             build_type(args.build)),
           "- data: `minga demo-data --scale S` (seed 2026), event %s, scored by `minga rueda "
           "score` through the broker; the match worker is restarted before `minga rueda schedule "
           "%s --detach` + `minga wait` (%d times, each replacing the schedule; the median time is "

@@ -31,13 +31,14 @@ up --test-workers 1 >/dev/null
 expect_eq "done" "$(m wait "$id2")" "$id2 done"
 
 # capacity 3, three sleeping jobs held and two more queued: SIGTERM lets the three finish and
-# takes no new one (READY capacity 0); the two stay queued; the worker exits 0.
+# takes no new one (READY capacity 0); the two stay queued; the worker exits 0. The jobs sleep
+# 4 s so that the SIGTERM comes while they run even on a loaded machine under ASan.
 m down >/dev/null
 up --test-workers 0 >/dev/null
 minga-test-worker --store "$STORE" --capacity 3 --name wide >"$STORE/log/wide.log" 2>&1 &
 wide=$!
 ids=()
-for _ in 1 2 3; do ids+=("$(m submit test.echo --json '{"sleep_ms": 1200}')"); done
+for _ in 1 2 3; do ids+=("$(m submit test.echo --json '{"sleep_ms": 4000}')"); done
 for i in "${ids[@]}"; do wait_state "$i" leased; done
 more1=$(m submit test.echo --json '{}')
 more2=$(m submit test.echo --json '{}')
