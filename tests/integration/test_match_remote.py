@@ -12,80 +12,28 @@ message naming the other build)."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-BIN = os.environ.get("MINGA_BIN", "")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tcp_env  # noqa: E402
+from tcp_env import b, check  # noqa: E402
+
 EVENT = "jornada-2026"
 KINDS = ("gads", "cooperantes", "offers", "demands", "events")
 PER_EVENT = ("participants", "preferences")
 
 
-def b(name):
-    return os.path.join(BIN, name) if BIN else name
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-T0 = time.time()
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    if os.environ.get("MINGA_TEST_TRACE"):
-        print("%6.2f %s" % (time.time() - T0, msg.split(":")[0]), file=sys.stderr)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Env:
+class Env(tcp_env.TcpEnv):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="minga-", dir="/tmp")
-        self.store = os.path.join(self.dir, "s")
+        super().__init__()
         self.copy = os.path.join(self.dir, "c")
-        self.keys = os.path.join(self.dir, "k")
-        self.procs = []
-        self.ports = {n: free_port() for n in ("clients", "workers", "events")}
-        self.env = dict(os.environ)
         self.env.pop("MINGA_STORE", None)
-
-    def ep(self, name):
-        return "tcp://127.0.0.1:%d" % self.ports[name]
 
     def run(self, args, **kw):
         return subprocess.run(args, capture_output=True, text=True, env=self.env, timeout=120,
                               **kw)
-
-    def keygen(self, name, allow):
-        r = self.run([b("minga"), "keygen", name, "--dir", self.keys])
-        check(r.returncode == 0, "keygen %s: %s" % (name, r.stderr))
-        pub = os.path.join(self.keys, name + ".cert")
-        os.makedirs(os.path.join(self.dir, allow), exist_ok=True)
-        shutil.copy(pub, os.path.join(self.dir, allow))
-        return pub
-
-    def start(self, args, log, cwd=None, env=None):
-        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, cwd=cwd, env=env or self.env,
-                             stderr=open(os.path.join(self.dir, log), "a"))
-        self.procs.append(p)
-        return p
-
-    def log(self, name):
-        with open(os.path.join(self.dir, name)) as f:
-            return f.read()
 
     def minga(self, *args, timeout=10):
         return self.run([b("minga"), "--store", self.store, "--timeout", str(timeout),
@@ -97,34 +45,10 @@ class Env:
                            "--heartbeat", "200", "--cert", cert, "--broker-key", self.bkey]
                           + list(args), name + ".log", cwd=cwd, env=env)
 
-    def stop(self, p):
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():
-    e = Env()
-    try:
-        run(e)
-    except BaseException:
-        for name in sorted(os.listdir(e.dir)):
-            if name.endswith(".log"):
-                print("--- %s\n%s" % (name, e.log(name)[-3000:]), file=sys.stderr)
-        raise
-    finally:
-        e.cleanup()
-    print("ok")
+    tcp_env.main(Env(), run)
 
 
 def load(e):

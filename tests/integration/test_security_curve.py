@@ -7,37 +7,16 @@ client's key cannot lease; a subscriber with an unknown key reads no events whil
 one does; a key file that is missing is a clear error at start."""
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-import msgpack
 import zmq
 import zmq.auth
 
-BIN = os.environ.get("MINGA_BIN", "")
-
-
-def b(name):
-    return os.path.join(BIN, name) if BIN else name
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-T0 = time.time()
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    if os.environ.get("MINGA_TEST_TRACE"):
-        print("%6.2f %s" % (time.time() - T0, msg.split(":")[0]), file=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tcp_env  # noqa: E402
+from tcp_env import b, check, free_port  # noqa: E402
 
 
 def metrics_off():
@@ -46,48 +25,7 @@ def metrics_off():
     return ["--metrics", "off"] if "--metrics" in h else []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Env:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="minga-", dir="/tmp")
-        self.store = os.path.join(self.dir, "s")
-        self.keys = os.path.join(self.dir, "k")
-        self.procs = []
-        self.ports = {n: free_port() for n in ("clients", "workers", "events")}
-
-    def ep(self, name):
-        return "tcp://127.0.0.1:%d" % self.ports[name]
-
-    def keygen(self, name, allow=None):
-        r = subprocess.run([b("minga"), "keygen", name, "--dir", self.keys],
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "keygen %s: %s" % (name, r.stderr))
-        pub = os.path.join(self.keys, name + ".cert")
-        check(r.stdout.split() == [pub, pub + "_secret"], "keygen prints the paths: %r"
-              % r.stdout)
-        check(os.stat(pub + "_secret").st_mode & 0o077 == 0, "secret key is private")
-        if allow:
-            os.makedirs(os.path.join(self.dir, allow), exist_ok=True)
-            shutil.copy(pub, os.path.join(self.dir, allow))
-        return pub
-
-    def start(self, args, log):
-        p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                             stderr=open(os.path.join(self.dir, log), "w"))
-        self.procs.append(p)
-        return p
-
-    def log(self, name):
-        with open(os.path.join(self.dir, name)) as f:
-            return f.read()
-
+class Env(tcp_env.TcpEnv):
     def minga(self, *args, cert=None, key=None, timeout=3, extra=()):
         cmd = [b("minga"), "--store", self.store, "--timeout", str(timeout),
                "--broker", self.ep("clients")] + list(extra)
@@ -106,33 +44,10 @@ class Env:
             cmd += ["--broker-key", key]
         return self.start(cmd, name + ".log")
 
-    def stop(self, p):
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-    def cleanup(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main():
-    e = Env()
-    try:
-        run(e)
-    except BaseException:
-        for name in sorted(os.listdir(e.dir)):
-            if name.endswith(".log"):
-                print("--- %s\n%s" % (name, e.log(name)[-2000:]), file=sys.stderr)
-        raise
-    finally:
-        e.cleanup()
+    tcp_env.main(Env(), run, tail=2000)
 
 
 def job_count(e, alice, bkey):

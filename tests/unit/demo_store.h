@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Creates dir (a buffer of at least 64 bytes, filled with the store's path) and the store
@@ -42,6 +43,43 @@ static inline int minga_test_demo_store(char *dir, size_t cap, double scale, con
     }
     rmdir(data);
     return 0;
+}
+
+/* Closes *store and removes dir with everything in it. Returns 0, or -1 when it could not. */
+static inline int minga_test_store_remove(const char *dir, minga_store_t **store)
+{
+    minga_store_destroy(store);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The demand ids of store in key order, *n of them (for cutting shards as `minga rueda score`
+ * does); the caller frees each and the array. NULL (and *n 0) when the store cannot be read. */
+static inline char **minga_test_demand_ids(minga_store_t *store, size_t *n)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    char **ids = NULL;
+    *n = 0;
+    if (minga_store_read_begin(store, &txn) != 0)
+        return NULL;
+    if (mdb_cursor_open(txn, minga_store_dbi(store, MINGA_DB_DEMAND), &cur) != 0) {
+        mdb_txn_abort(txn);
+        return NULL;
+    }
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char **more = realloc(ids, (*n + 1) * sizeof *ids);
+        if (!more)
+            break;
+        ids = more;
+        ids[(*n)++] = strndup(k.mv_data, k.mv_size);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return ids;
 }
 
 #endif

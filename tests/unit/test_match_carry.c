@@ -36,29 +36,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
-    minga_store_destroy(&s_store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char **s_ids(size_t *n)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    assert_int_equal(minga_store_read_begin(s_store, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, minga_store_dbi(s_store, MINGA_DB_DEMAND), &cur), 0);
-    char **ids = NULL;
-    *n = 0;
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        ids = realloc(ids, (*n + 1) * sizeof *ids);
-        ids[(*n)++] = strndup(k.mv_data, k.mv_size);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return ids;
+    return minga_test_store_remove(s_dir, &s_store);
 }
 
 /* Job i of n of run gen, cut as `minga rueda score` cuts. */
@@ -101,7 +79,8 @@ static msgpack_sbuffer s_blob(uint64_t gen)
 static minga_match_shard_result_t s_carried(uint64_t gen, uint32_t n)
 {
     size_t nids;
-    char **ids = s_ids(&nids), err[512];
+    char **ids = minga_test_demand_ids(s_store, &nids), err[512];
+    assert_non_null(ids);
     msgpack_sbuffer blob = s_blob(gen);
     minga_match_carried_t *c;
     assert_int_equal(
@@ -141,7 +120,8 @@ static minga_match_shard_result_t s_carried(uint64_t gen, uint32_t n)
 static minga_match_shard_result_t s_classic(uint64_t gen, uint32_t n)
 {
     size_t nids;
-    char **ids = s_ids(&nids), err[512];
+    char **ids = minga_test_demand_ids(s_store, &nids), err[512];
+    assert_non_null(ids);
     minga_match_shard_result_t r, last;
     memset(&last, 0, sizeof last);
     for (uint32_t i = 0; i < n; i++) {
@@ -239,7 +219,8 @@ static void test_hostile_results(void **state)
 {
     (void)state;
     size_t nids;
-    char **ids = s_ids(&nids), err[512];
+    char **ids = minga_test_demand_ids(s_store, &nids), err[512];
+    assert_non_null(ids);
     msgpack_sbuffer blob = s_blob(200);
     minga_match_carried_t *c;
     assert_int_equal(

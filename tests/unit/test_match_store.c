@@ -41,30 +41,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
-    minga_store_destroy(&s_store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* The demand ids in key order (for cutting shards). */
-static char **s_ids(size_t *n)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    assert_int_equal(minga_store_read_begin(s_store, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, minga_store_dbi(s_store, MINGA_DB_DEMAND), &cur), 0);
-    char **ids = NULL;
-    *n = 0;
-    MDB_val k, v;
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        ids = realloc(ids, (*n + 1) * sizeof *ids);
-        ids[(*n)++] = strndup(k.mv_data, k.mv_size);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return ids;
+    return minga_test_store_remove(s_dir, &s_store);
 }
 
 /* Runs shard i of n of run gen in store with k_demand k (0: the default); returns the result. */
@@ -72,7 +49,8 @@ static minga_match_shard_result_t s_shard_in(minga_store_t *store, uint64_t gen,
                                              uint32_t n, unsigned k, int want_rc)
 {
     size_t nids;
-    char **ids = s_ids(&nids);
+    char **ids = minga_test_demand_ids(s_store, &nids);
+    assert_non_null(ids);
     minga_match_shard_t job = {.event = MINGA_DEMO_EVENT, .gen = gen, .shard = i, .shards = n};
     minga_match_config_defaults(&job.cfg);
     if (k)

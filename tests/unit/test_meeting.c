@@ -47,10 +47,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
-    minga_store_destroy(&s_store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return minga_test_store_remove(s_dir, &s_store);
 }
 
 static void s_schedule(bool reschedule, minga_sched_method_t method, minga_schedule_report_t *r)
