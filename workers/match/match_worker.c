@@ -228,11 +228,16 @@ static int s_score_stage(minga_task_t *task, minga_store_t *store, const minga_m
             (rc = minga_task_set_result(task, (const uint8_t *)blob.data, blob.size)) != 0)
             snprintf(err, errcap, "the carried data (%zu bytes): %s", blob.size,
                      minga_strerror(rc));
-        if (rc == 0)
+        if (rc == 0) {
+            char text[128];
+            snprintf(text, sizeof text, "datos del evento preparados: %zu ofertas, %zu demandas",
+                     res.offers, res.demands);
+            minga_task_progress(task, 1, 1, text);
             minga_info("match.score %s prepare: %zu offers, %zu demands, %zu bytes (read %llu ms, "
                        "pack %llu ms)",
                        job->event, res.offers, res.demands, blob.size,
                        (unsigned long long)res.read_ms, (unsigned long long)res.pack_ms);
+        }
         msgpack_sbuffer_destroy(&blob);
         return rc;
     }
