@@ -1464,6 +1464,19 @@ static bool s_fetch_refused(minga_worker_t *self, uint64_t rid, const char *code
     return f != NULL;
 }
 
+/* The largest message taken from the broker: this worker's max_body, or more when the broker
+ * says it takes more — its max_body, and its max_result, since a FETCHED carries a result the
+ * broker accepted. */
+static size_t s_recv_limit(const minga_worker_t *self)
+{
+    uint64_t limit = self->opts.max_body;
+    if (self->broker_max_body > limit)
+        limit = self->broker_max_body;
+    if (self->max_result > limit)
+        limit = self->max_result;
+    return (size_t)limit;
+}
+
 /* A FETCHED too large for this worker (dropped before its rid could be read): every FETCH
  * sent fails, naming the limit. */
 static void s_fetches_too_big(minga_worker_t *self, const char *why)
@@ -1475,8 +1488,9 @@ static void s_fetches_too_big(minga_worker_t *self, const char *why)
         if (!f->answered && f->rid) {
             snprintf(f->err, sizeof f->err,
                      "broker %s: the answer to the FETCH of job %" PRIu64
-                     " was dropped: %s (this worker's max_body is %u bytes)",
-                     self->endpoint, f->id, why, self->opts.max_body);
+                     " was dropped: %s (this worker takes at most %zu bytes: its max_body, "
+                     "or the broker's max_body or max_result when larger)",
+                     self->endpoint, f->id, why, s_recv_limit(self));
             s_fetch_answer(self, f, MINGA_ETOOBIG, NULL);
         }
         f = next;
@@ -1558,8 +1572,7 @@ static void s_on_broker(minga_worker_t *self, int64_t now)
     char err[256];
     minga_pmsg_init(&m);
     atomic_fetch_add(&self->bytes_in, zmsg_content_size(zm));
-    size_t limit =
-        self->opts.max_body > self->broker_max_body ? self->opts.max_body : self->broker_max_body;
+    size_t limit = s_recv_limit(self);
     if (minga_pmsg_decode(&m, &zm, false, limit + 65536, &perr, err, sizeof err) != 0) {
         minga_warn("broker %s: dropped a %s message: %s: %s", self->endpoint, m.cmd_text,
                    minga_perr_name(perr), err);

@@ -328,7 +328,7 @@ def part_fake_broker():
                                    "--heartbeat", "200"], stdout=logf, stderr=logf)
         fb.recv(("READY",))
         fb.send("WELCOME", {"heartbeat_ms": 200, "liveness": 5, "max_body": MIB,
-                            "max_result": 64 * MIB})
+                            "max_result": 24 * MIB})
         # a FETCH nobody answers: the handler gives up after the job's lease time, and the
         # heartbeats go on meanwhile
         fb.job(10, [5], {"fetch": True}, lease_ms=1500)
@@ -339,8 +339,10 @@ def part_fake_broker():
         check(cmd == "FAIL" and r["id"] == 10 and r["code"] == "fetch_failed" and
               "did not answer" in r["message"], "unanswered FETCH: %s %r" % (cmd, r))
         check(fb.heartbeats >= 4, "heartbeats while the handler waited: %d" % fb.heartbeats)
-        # an answer with a wrong rid is dropped, the right one taken; a FETCHED larger than the
-        # worker's own max_body (16 MiB) fails that fetch, naming the limit
+        # an answer with a wrong rid is dropped, the right one taken; a FETCHED above the
+        # worker's own max_body (16 MiB) but within the broker's max_result (24 MiB) is taken
+        # (it carries a result the broker accepted); one above both fails that fetch, naming
+        # the limit
         fb.job(11, [6, 7], {"fetch": True})
         cmd, r = fb.recv(("FETCH",))
         check(r["id"] == 6, "FETCH 6 %r" % r)
@@ -349,9 +351,16 @@ def part_fake_broker():
         cmd, r = fb.recv(("FETCH",))
         check(r["id"] == 7, "FETCH 7 %r" % r)
         fb.send("FETCHED", {"rid": r["rid"], "id": 7, "result": b"\x00" * (17 * MIB)})
-        cmd, r = fb.recv(("FAIL", "DONE"))
-        check(cmd == "FAIL" and r["id"] == 11 and r["code"] == "fetch_failed" and
-              "max_body" in r["message"], "oversized FETCHED: %s %r" % (cmd, r))
+        cmd, r = fb.recv(("FAIL", "DONE"), 20)
+        check(cmd == "DONE" and r["id"] == 11, "FETCHED of 17 MiB under max_result: %s %r"
+              % (cmd, {k: (v if k != "result" else "...") for k, v in r.items()}))
+        fb.job(13, [8], {"fetch": True})
+        cmd, r = fb.recv(("FETCH",))
+        check(r["id"] == 8, "FETCH 8 %r" % r)
+        fb.send("FETCHED", {"rid": r["rid"], "id": 8, "result": b"\x00" * (25 * MIB)})
+        cmd, r = fb.recv(("FAIL", "DONE"), 20)
+        check(cmd == "FAIL" and r["id"] == 13 and r["code"] == "fetch_failed" and
+              "at most" in r["message"], "oversized FETCHED: %s %r" % (cmd, r))
         # the result of 6 is cached: a second child reads it without a FETCH
         fb.job(12, [6], {"fetch": True})
         cmd, r = fb.recv(("DONE", "FAIL", "FETCH"))

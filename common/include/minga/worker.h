@@ -69,7 +69,7 @@ typedef struct {
     unsigned liveness;      /* heartbeats missed before the broker is deemed gone (3) */
     unsigned drain_ms;      /* --drain-timeout SEC: SIGTERM drain before handing back (30 s) */
     unsigned max_body;      /* the largest message accepted from the broker (a JOB, a FETCHED),
-                             * bytes (16 MiB; at least the broker's max_body) */
+                             * bytes (16 MiB; at least the broker's max_body and max_result) */
     bool curve;             /* --curve on|off, --no-curve: CurveZMQ on a tcp:// endpoint (on) */
     const char *broker_key; /* --broker-key FILE: the broker's public certificate */
     const char *cert;       /* --cert FILE: this worker's certificate (with its _secret) */
