@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `minga top` in a detached 80x24 tmux pane while two test workers run a batch of sleeping
-# jobs: the Spanish labels, the queue and the workers are on screen, the done count and the
+# jobs (40 x 1 s on 2 workers: the queue lasts ~20 s, enough for a slow start under ASan on a
+# loaded machine): the Spanish labels, the queue and the workers are on screen, the done count and the
 # queue move between two captures, the rate shows, nothing is wider than 80 columns; 'q'
 # quits with status 0. Without a terminal it prints one snapshot and exits.
 source "$(dirname "$0")/test_jobs_lib.bash"
@@ -10,7 +11,7 @@ t() { tmux -S "$TMUX_SOCK" "$@"; }
 trap 't kill-server >/dev/null 2>&1 || true; t_cleanup' EXIT
 
 up --test-workers 2 >/dev/null
-for _ in $(seq 40); do m submit test.echo --json '{"sleep_ms": 400}' >/dev/null; done
+for _ in $(seq 40); do m submit test.echo --json '{"sleep_ms": 1000}' >/dev/null; done
 
 t new-session -d -x 80 -y 24 -s top \
     "minga --store '$STORE' top; echo \$? > '$STORE/top.rc'; sleep 60"
@@ -21,7 +22,7 @@ capture() { t capture-pane -p -t top; }
 done_count() { sed -n 's/.*terminados \([0-9]*\).*/\1/p' <<<"$1" | head -1; }
 queued_of() { awk '$1 == "test.echo" {print $3}' <<<"$1" | head -1; }
 
-for _ in $(seq 50); do
+for _ in $(seq 150); do
     grep -q "TRABAJADORES" <<<"$(capture)" && break
     sleep 0.1
 done
