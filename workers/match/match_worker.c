@@ -290,45 +290,68 @@ static int s_merge_stage(minga_task_t *task, minga_store_t *store, const minga_m
     return rc;
 }
 
+/* A match job's body, read: the decoded message and the shard it describes. */
+typedef struct {
+    msgpack_unpacked up;
+    msgpack_object *root;
+    char *bufs[3];
+    minga_match_shard_t job;
+    s_stage_t stage;
+} s_body_t;
+
+/* Reads task's body into *bd (then s_body_free() it, whatever the outcome). Returns 0, or
+ * MINGA_EFORMAT with the task failed for good (bad_body, naming type). */
+static int s_body_read(minga_task_t *task, const char *type, s_body_t *bd)
+{
+    memset(bd, 0, sizeof *bd);
+    msgpack_unpacked_init(&bd->up);
+    bd->stage = S_STAGE_SCORE;
+    size_t len;
+    const uint8_t *body = minga_task_body(task, &len);
+    char err[512] = "";
+    const char *bad = NULL;
+    if (minga_proto_body_decode(body, len, &bd->up, &bd->root, err, sizeof err) != 0)
+        bad = err;
+    else
+        bad = s_parse(bd->root, &bd->job, bd->bufs, &bd->stage, err, sizeof err);
+    if (!bad)
+        return 0;
+    minga_task_fail(task, false, "bad_body", "%s: %s", type, bad);
+    return MINGA_EFORMAT;
+}
+
+static void s_body_free(s_body_t *bd)
+{
+    for (int i = 0; i < 3; i++)
+        free(bd->bufs[i]);
+    msgpack_unpacked_destroy(&bd->up);
+}
+
 static int s_score(minga_task_t *task, void *arg)
 {
     (void)arg;
-    size_t len;
-    const uint8_t *body = minga_task_body(task, &len);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    msgpack_object *root = NULL;
-    char err[512] = "", *bufs[3] = {NULL, NULL, NULL};
-    minga_match_shard_t job;
-    memset(&job, 0, sizeof job);
-    s_stage_t stage = S_STAGE_SCORE;
-    const char *bad = NULL;
-    int rc = MINGA_EFORMAT;
-    if (minga_proto_body_decode(body, len, &up, &root, err, sizeof err) != 0)
-        bad = err;
-    else
-        bad = s_parse(root, &job, bufs, &stage, err, sizeof err);
-    if (bad) {
-        minga_task_fail(task, false, "bad_body", "match.score: %s", bad);
-        goto done;
+    s_body_t bd;
+    char err[512] = "";
+    int rc = s_body_read(task, "match.score", &bd);
+    if (rc) {
+        s_body_free(&bd);
+        return rc;
     }
     minga_store_t *store = NULL;
     if ((rc = minga_store_open(&store, s_store_dir, 0)) != 0) {
         minga_task_fail(task, true, "store", "cannot open the store %s: %s", s_store_dir,
                         minga_strerror(rc));
-        goto done;
+        s_body_free(&bd);
+        return rc;
     }
-    if (stage == S_STAGE_MERGE)
-        rc = s_merge_stage(task, store, &job, err, sizeof err);
+    if (bd.stage == S_STAGE_MERGE)
+        rc = s_merge_stage(task, store, &bd.job, err, sizeof err);
     else
-        rc = s_score_stage(task, store, &job, stage, err, sizeof err);
+        rc = s_score_stage(task, store, &bd.job, bd.stage, err, sizeof err);
     minga_store_destroy(&store);
     if (rc)
         s_fail_rc(task, rc, err);
-done:
-    for (int i = 0; i < 3; i++)
-        free(bufs[i]);
-    msgpack_unpacked_destroy(&up);
+    s_body_free(&bd);
     return rc;
 }
 
@@ -440,28 +463,12 @@ static int s_shard_run(minga_task_t *task, const msgpack_object *root,
 static int s_shard(minga_task_t *task, void *arg)
 {
     (void)arg;
-    size_t len;
-    const uint8_t *body = minga_task_body(task, &len);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    msgpack_object *root = NULL;
-    char err[512] = "", *bufs[3] = {NULL, NULL, NULL};
-    minga_match_shard_t job;
-    memset(&job, 0, sizeof job);
-    s_stage_t stage;
-    const char *bad = NULL;
-    int rc = MINGA_EFORMAT;
-    if (minga_proto_body_decode(body, len, &up, &root, err, sizeof err) != 0)
-        bad = err;
-    else
-        bad = s_parse(root, &job, bufs, &stage, err, sizeof err);
-    if (bad)
-        minga_task_fail(task, false, "bad_body", "match.shard: %s", bad);
-    else
-        rc = s_shard_run(task, root, &job, err, sizeof err);
-    for (int i = 0; i < 3; i++)
-        free(bufs[i]);
-    msgpack_unpacked_destroy(&up);
+    s_body_t bd;
+    char err[512] = "";
+    int rc = s_body_read(task, "match.shard", &bd);
+    if (rc == 0)
+        rc = s_shard_run(task, bd.root, &bd.job, err, sizeof err);
+    s_body_free(&bd);
     return rc;
 }
 
