@@ -44,6 +44,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define S_LIST_SCAN_MAX 100000
@@ -344,6 +345,7 @@ int bk_state_of(broker_t *self, uint64_t id, minga_job_state_t *st)
         return 0;
     }
     MDB_txn *txn;
+    bk_store_quiet(self);
     int rc = minga_store_read_begin(self->store, &txn);
     if (rc != 0)
         return rc;
@@ -791,6 +793,7 @@ static void s_send_progress(broker_t *self, const bk_req_t *req, const minga_job
 int bk_read_job(broker_t *self, uint64_t id, minga_job_t *job)
 {
     MDB_txn *txn;
+    bk_store_quiet(self);
     int rc = minga_store_read_begin(self->store, &txn);
     if (rc != 0)
         return rc;
@@ -821,6 +824,7 @@ static bool s_list_match(const bk_req_t *req, const minga_job_t *job)
 static void s_answer_list(broker_t *self, const bk_req_t *req)
 {
     MDB_txn *txn;
+    bk_store_quiet(self);
     int rc = minga_store_read_begin(self->store, &txn);
     if (rc != 0) {
         s_reply_read_error(self, req, rc);
@@ -850,7 +854,7 @@ static void s_answer_list(broker_t *self, const bk_req_t *req)
         if (key.mv_size != 8)
             continue;
         last = minga_key_get_u64(key.mv_data);
-        if (minga_job_decode(val.mv_data, val.mv_size, &job, NULL, 0) != 0)
+        if (minga_job_record_decode(val.mv_data, val.mv_size, &job, NULL, 0) != 0)
             continue;
         if (s_list_match(req, &job)) {
             minga_job_pack(&job, &jobs.pk, MINGA_JOB_PACK_NO_BODY);
@@ -900,20 +904,27 @@ static bool s_answer(broker_t *self, bk_req_t *req)
     return finished;
 }
 
-static void s_answer_deferred(broker_t *self, bool committed)
+/* Answers the deferred requests reqs[0..*n); without committed, CANCEL and RETRY (whose change
+ * is not stored yet) stay, the first ones of reqs, and *n says how many. */
+static void s_answer_reqs(broker_t *self, bk_req_t **reqs, size_t *n, bool committed)
 {
     size_t kept = 0;
-    for (size_t i = 0; i < self->deferred.n; i++) {
-        bk_req_t *req = self->deferred.v[i];
+    for (size_t i = 0; i < *n; i++) {
+        bk_req_t *req = reqs[i];
         bool write = req->cmd == MINGA_CMD_CANCEL || req->cmd == MINGA_CMD_RETRY;
         if (!committed && write) {
-            self->deferred.v[kept++] = req;
+            reqs[kept++] = req;
             continue;
         }
         if (s_answer(self, req))
             bk_req_destroy(&req);
     }
-    self->deferred.n = kept;
+    *n = kept;
+}
+
+static void s_answer_deferred(broker_t *self, bool committed)
+{
+    s_answer_reqs(self, self->deferred.v, &self->deferred.n, committed);
 }
 
 /* Tells the waiters of job (just committed) what happened to it. */
@@ -962,25 +973,41 @@ typedef struct {
     broker_t *self;
     bool with_enqueues;
     size_t from, to; /* the patches to write */
+    bk_patch_t *patches;
+    bk_enq_t **enqs;
+    size_t nenqs;
+    uint64_t next_id;
+    bool put_next_id;
 } s_write_arg_t;
 
+/* The write of the synchronous commit: the broker's own pending changes. */
+static s_write_arg_t s_write_arg(broker_t *self, bool with_enqueues, size_t from, size_t to)
+{
+    s_write_arg_t a = {self,         with_enqueues, from,          to,   self->patches.v,
+                       self->enqs.v, self->enqs.n,  self->next_id, false};
+    /* only when it moved: a commit of leases and results alone leaves the broker database's
+     * pages alone */
+    a.put_next_id = self->next_id != self->next_id_stored;
+    return a;
+}
+
+/* Runs in the loop's thread (synchronous commit) or the committer's (a group); it touches
+ * only its arguments and self->db. */
 static int s_write(MDB_txn *txn, void *arg)
 {
     s_write_arg_t *a = arg;
     broker_t *self = a->self;
     int rc = 0;
-    for (size_t e = 0; a->with_enqueues && e < self->enqs.n && rc == 0; e++) {
-        bk_enq_t *enq = self->enqs.v[e];
+    for (size_t e = 0; a->with_enqueues && e < a->nenqs && rc == 0; e++) {
+        bk_enq_t *enq = a->enqs[e];
         for (size_t i = 0; i < enq->n && rc == 0; i++)
             if (enq->created[i])
                 rc = bk_db_put_new(&self->db, txn, &enq->jobs[i]);
     }
     for (size_t i = a->from; i < a->to && rc == 0; i++)
-        rc = bk_db_apply(&self->db, txn, &self->patches.v[i]);
-    /* only when it moved: a commit of leases and results alone leaves the broker database's
-     * pages alone */
-    if (rc == 0 && self->next_id != self->next_id_stored)
-        rc = bk_db_put_next_id(&self->db, txn, self->next_id);
+        rc = bk_db_apply(&self->db, txn, &a->patches[i]);
+    if (rc == 0 && a->put_next_id)
+        rc = bk_db_put_next_id(&self->db, txn, a->next_id);
     return rc;
 }
 
@@ -1080,10 +1107,11 @@ static void s_reply_enqueue(broker_t *self, bk_enq_t *enq)
     bk_reply_send(self, &enq->req, enq->req.cmd);
 }
 
-static void s_after_enqueues(broker_t *self)
+/* After the commit of new jobs: admits them, replies to their senders, frees enqs[0..n). */
+static void s_after_enqueues(broker_t *self, bk_enq_t **enqs, size_t n)
 {
-    for (size_t e = 0; e < self->enqs.n; e++) {
-        bk_enq_t *enq = self->enqs.v[e];
+    for (size_t e = 0; e < n; e++) {
+        bk_enq_t *enq = enqs[e];
         bk_forget_keys(self, enq);
         for (size_t i = 0; i < enq->n; i++) {
             if (!enq->created[i])
@@ -1104,7 +1132,6 @@ static void s_after_enqueues(broker_t *self)
         s_reply_enqueue(self, enq);
         bk_enq_destroy(&enq);
     }
-    self->enqs.n = 0;
     bk_flush_jobs(self);
 }
 
@@ -1224,6 +1251,8 @@ static void s_after_patches(broker_t *self, bk_patch_t *patches, size_t n)
         bool need = ((p->flags & BP_LEASE) && !p->job_msg) || s_has_waiter(self, p->id);
         bool have = false, have_ev = !need && subs && s_event_of(self, p, &ev);
         if (need || (subs && !have_ev)) {
+            if (!txn)
+                bk_store_quiet(self);
             if (!txn && minga_store_read_begin(self->store, &txn) != 0)
                 txn = NULL;
             have = txn && bk_db_get_job(&self->db, txn, p->id, &job) == 0;
@@ -1297,7 +1326,7 @@ static size_t s_commit_each(broker_t *self)
 {
     size_t n = 0;
     while (n < self->patches.n) {
-        s_write_arg_t arg = {self, false, n, n + 1};
+        s_write_arg_t arg = s_write_arg(self, false, n, n + 1);
         if (minga_store_write(self->store, s_write, &arg) != 0)
             break;
         n++;
@@ -1305,8 +1334,19 @@ static size_t s_commit_each(broker_t *self)
     return n;
 }
 
+/* New jobs and state changes of a commit: what commit_batch_size counts. */
+static uint64_t s_changes(size_t npatches, bk_enq_t **enqs, size_t nenqs)
+{
+    uint64_t n = npatches;
+    for (size_t e = 0; e < nenqs; e++)
+        for (size_t i = 0; i < enqs[e]->n; i++)
+            n += enqs[e]->created[i];
+    return n;
+}
+
 static void s_commit(broker_t *self)
 {
+    bk_store_quiet(self); /* never with a group being written */
     if (self->patches.n == 0 && self->enqs.n == 0) {
         s_answer_deferred(self, true);
         return;
@@ -1315,7 +1355,7 @@ static void s_commit(broker_t *self)
         s_answer_deferred(self, false);
         return;
     }
-    s_write_arg_t arg = {self, true, 0, self->patches.n};
+    s_write_arg_t arg = s_write_arg(self, true, 0, self->patches.n);
     uint64_t t0 = bk_metrics_clock();
     int rc = minga_store_write(self->store, s_write, &arg);
     if (rc != 0 && self->enqs.n > 0) {
@@ -1338,13 +1378,228 @@ static void s_commit(broker_t *self)
     }
     self->commit_retry_at = 0;
     self->next_id_stored = self->next_id;
-    bk_metrics_on_commit(self, t0);
+    bk_metrics_on_commit(self, t0, s_changes(self->patches.n, self->enqs.v, self->enqs.n));
     s_read_subscriptions(self); /* who wants the events that follow */
     size_t nended = self->ended.n, committed = self->patches.n;
-    s_after_enqueues(self); /* may add changes, for the next commit */
+    s_after_enqueues(self, self->enqs.v, self->enqs.n); /* may add changes, for the next commit */
+    self->enqs.n = 0;
     s_after_commit(self, committed);
     s_forget_ended(self, nended);
     s_answer_deferred(self, true);
+}
+
+/* ---- the committer thread ----
+ *
+ * The loop hands the pending group (changes, new jobs, deferred requests) to the committer and
+ * goes on draining, dispatching and collecting the next group while the committer writes and
+ * syncs this one; when it is done the loop sends what depends on it (s_group_finish). One
+ * group is written at a time, in order, so the store sees the same sequence of transactions as
+ * with commits in the loop's thread. The loop's own store accesses wait for the committer
+ * (bk_store_quiet). A group that fails goes back, whole and first, to the pending changes and
+ * the synchronous s_commit() handles the failure as before (refusing new jobs, one by one,
+ * retrying). */
+
+static void *s_committer(void *arg)
+{
+    broker_t *self = arg;
+    pthread_mutex_lock(&self->cmu);
+    for (;;) {
+        while (self->gstate != BK_GROUP_BUSY && !self->committer_quit)
+            pthread_cond_wait(&self->ccond, &self->cmu);
+        if (self->gstate != BK_GROUP_BUSY)
+            break;
+        pthread_mutex_unlock(&self->cmu);
+        bk_group_t *g = &self->group;
+        s_write_arg_t a = {self,    true,     0,          g->npatches,   g->patches,
+                           g->enqs, g->nenqs, g->next_id, g->put_next_id};
+        g->rc = minga_store_write(self->store, s_write, &a);
+        pthread_mutex_lock(&self->cmu);
+        self->gstate = BK_GROUP_DONE;
+        pthread_cond_broadcast(&self->ccond);
+        uint64_t one = 1;
+        if (write(self->commit_fd, &one, sizeof one) < 0)
+            minga_warn("committer: cannot signal the loop: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&self->cmu);
+    return NULL;
+}
+
+static int s_gstate(broker_t *self)
+{
+    if (!self->committer_on)
+        return BK_GROUP_IDLE;
+    pthread_mutex_lock(&self->cmu);
+    int st = self->gstate;
+    pthread_mutex_unlock(&self->cmu);
+    return st;
+}
+
+void bk_store_quiet(broker_t *self)
+{
+    if (!self->committer_on)
+        return;
+    pthread_mutex_lock(&self->cmu);
+    while (self->gstate == BK_GROUP_BUSY)
+        pthread_cond_wait(&self->ccond, &self->cmu);
+    pthread_mutex_unlock(&self->cmu);
+}
+
+void bk_store_info(broker_t *self, minga_store_info_t *info)
+{
+    if (s_gstate(self) == BK_GROUP_IDLE)
+        minga_store_info(self->store, &self->store_info);
+    *info = self->store_info;
+}
+
+/* Prepends n items of size bytes at src to the vector (v, len, cap); false when out of memory. */
+static bool s_prepend(void **v, size_t *len, size_t *cap, const void *src, size_t n, size_t size)
+{
+    if (n == 0)
+        return true;
+    if (*len + n > *cap) {
+        size_t ncap = *len + n + 64;
+        void *nv = realloc(*v, ncap * size);
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = ncap;
+    }
+    memmove((char *)*v + n * size, *v, *len * size);
+    memcpy(*v, src, n * size);
+    *len += n;
+    return true;
+}
+
+static void s_group_start(broker_t *self);
+
+/* After the committer's group: its consequences, as s_commit() has them for a synchronous
+ * commit; or, when it failed, the group back into the pending changes for s_commit(). */
+static void s_group_finish(broker_t *self)
+{
+    bk_group_t g = self->group;
+    memset(&self->group, 0, sizeof self->group);
+    pthread_mutex_lock(&self->cmu);
+    self->gstate = BK_GROUP_IDLE;
+    pthread_mutex_unlock(&self->cmu);
+    if (g.rc != 0) {
+        bool ok = s_prepend((void **)&self->patches.v, &self->patches.n, &self->patches.cap,
+                            g.patches, g.npatches, sizeof *g.patches) &&
+                  s_prepend((void **)&self->enqs.v, &self->enqs.n, &self->enqs.cap, g.enqs, g.nenqs,
+                            sizeof *g.enqs) &&
+                  s_prepend((void **)&self->deferred.v, &self->deferred.n, &self->deferred.cap,
+                            g.deferred, g.ndeferred, sizeof *g.deferred);
+        if (!ok) { /* invariant 4 cannot hold without memory: say what is lost */
+            minga_error("out of memory putting back a failed commit of %zu change(s); a "
+                        "restart recovers the store's state",
+                        g.npatches);
+            for (size_t i = 0; i < g.npatches; i++)
+                bk_patch_clear(&g.patches[i]);
+        }
+        free(g.patches);
+        free(g.enqs);
+        free(g.deferred);
+        s_commit(self);
+        return;
+    }
+    self->commit_retry_at = 0;
+    if (g.put_next_id)
+        self->next_id_stored = g.next_id;
+    bk_metrics_on_commit(self, g.t0, s_changes(g.npatches, g.enqs, g.nenqs));
+    /* The next group first, with what came in meanwhile: the committer writes it while this
+     * one's consequences go out (they add nothing that group needs). */
+    s_group_start(self);
+    s_read_subscriptions(self);
+    s_after_enqueues(self, g.enqs, g.nenqs);
+    s_after_patches(self, g.patches, g.npatches);
+    s_forget_ended(self, g.nended);
+    if (s_gstate(self) != BK_GROUP_IDLE) /* its ends were counted after these */
+        self->group.nended -= g.nended;
+    s_answer_reqs(self, g.deferred, &g.ndeferred, true);
+    free(g.patches);
+    free(g.enqs);
+    free(g.deferred);
+}
+
+/* Hands the pending changes to the committer when it is idle; the synchronous s_commit() when
+ * there is no committer or a failed commit is being retried. */
+static void s_group_start(broker_t *self)
+{
+    if (s_gstate(self) != BK_GROUP_IDLE)
+        return;
+    if (!self->committer_on || self->commit_retry_at) {
+        s_commit(self);
+        return;
+    }
+    if (self->patches.n == 0 && self->enqs.n == 0) {
+        s_answer_deferred(self, true);
+        return;
+    }
+    bk_group_t *g = &self->group;
+    g->patches = self->patches.v;
+    g->npatches = self->patches.n;
+    g->enqs = self->enqs.v;
+    g->nenqs = self->enqs.n;
+    g->deferred = self->deferred.v;
+    g->ndeferred = self->deferred.n;
+    g->nended = self->ended.n;
+    g->next_id = self->next_id;
+    g->put_next_id = self->next_id != self->next_id_stored;
+    g->t0 = bk_metrics_clock();
+    g->rc = 0;
+    memset(&self->patches, 0, sizeof self->patches);
+    memset(&self->enqs, 0, sizeof self->enqs);
+    memset(&self->deferred, 0, sizeof self->deferred);
+    pthread_mutex_lock(&self->cmu);
+    self->gstate = BK_GROUP_BUSY;
+    pthread_cond_broadcast(&self->ccond);
+    pthread_mutex_unlock(&self->cmu);
+}
+
+void bk_commit_poll(broker_t *self)
+{
+    if (s_gstate(self) == BK_GROUP_DONE)
+        s_group_finish(self);
+}
+
+/* Waits for the committer's group and finishes it (the loop's end). */
+static void s_group_wait(broker_t *self)
+{
+    bk_store_quiet(self);
+    if (s_gstate(self) == BK_GROUP_DONE)
+        s_group_finish(self);
+}
+
+static int s_committer_start(broker_t *self)
+{
+    self->commit_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->commit_fd < 0) {
+        minga_error("committer: eventfd: %s", strerror(errno));
+        return MINGA_EIO;
+    }
+    if (pthread_mutex_init(&self->cmu, NULL) != 0 || pthread_cond_init(&self->ccond, NULL) != 0 ||
+        pthread_create(&self->committer, NULL, s_committer, self) != 0) {
+        minga_error("committer: cannot start its thread");
+        return MINGA_EIO;
+    }
+    self->committer_on = true;
+    return 0;
+}
+
+static void s_committer_stop(broker_t *self)
+{
+    if (self->committer_on) {
+        pthread_mutex_lock(&self->cmu);
+        self->committer_quit = true;
+        pthread_cond_broadcast(&self->ccond);
+        pthread_mutex_unlock(&self->cmu);
+        pthread_join(self->committer, NULL);
+        pthread_cond_destroy(&self->ccond);
+        pthread_mutex_destroy(&self->cmu);
+        self->committer_on = false;
+    }
+    if (self->commit_fd > 0)
+        close(self->commit_fd);
+    self->commit_fd = -1;
 }
 
 /* ---- dispatch ---- */
@@ -1453,6 +1708,7 @@ static void s_purge(broker_t *self)
         return;
     self->last_purge = self->now;
     s_purge_arg_t arg = {self, 0};
+    bk_store_quiet(self);
     int rc = minga_store_write(self->store, s_purge_write, &arg);
     if (rc != 0)
         minga_warn("store: purge of ended jobs failed: %s", minga_strerror(rc));
@@ -1469,6 +1725,7 @@ void bk_check_space(broker_t *self, bool now)
     self->last_usage = self->now;
     self->enq_bytes = 0;
     uint64_t used = 0, max = 0;
+    bk_store_quiet(self);
     int rc = bk_db_usage(&self->db, &used, &max);
     if (rc != 0) {
         minga_warn("store: cannot measure the map's use: %s", minga_strerror(rc));
@@ -1487,8 +1744,10 @@ void bk_check_space(broker_t *self, bool now)
 
 static void s_timers(broker_t *self)
 {
-    if (self->now - self->last_usage >= 1000)
+    if (self->now - self->last_usage >= 1000) {
+        bk_store_quiet(self);
         bk_db_trim(&self->db);
+    }
     bk_check_space(self, false);
     s_promote_delayed(self);
     s_expire_leases(self);
@@ -1640,6 +1899,7 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
     self->cfg.job_types = self->cfg.clients = self->cfg.workers = self->cfg.events = NULL;
     self->cfg.metrics = NULL;
     self->store = store;
+    self->commit_fd = -1;
     self->now = self->started_at = minga_now_ms();
     self->last_purge = self->now;
     minga_pbuf_init(&self->out);
@@ -1678,6 +1938,9 @@ int broker_new(broker_t **self_p, minga_store_t *store, const broker_config_t *c
         zlistx_set_destructor(self->subs, s_free_item);
     if (!self->clients || !self->workers || !self->events || !self->subs)
         goto fail;
+    const char *nc = getenv("MINGA_BROKER_NO_COMMITTER");
+    if (!(nc && *nc == '1') && (rc = s_committer_start(self)) != 0)
+        goto fail;
     *self_p = self;
     return 0;
 fail:
@@ -1690,6 +1953,16 @@ void broker_destroy(broker_t **self_p)
     broker_t *self = *self_p;
     if (!self)
         return;
+    s_committer_stop(self);
+    for (size_t i = 0; i < self->group.npatches; i++)
+        bk_patch_clear(&self->group.patches[i]);
+    free(self->group.patches);
+    for (size_t i = 0; i < self->group.nenqs; i++)
+        bk_enq_destroy(&self->group.enqs[i]);
+    free(self->group.enqs);
+    for (size_t i = 0; i < self->group.ndeferred; i++)
+        bk_req_destroy(&self->group.deferred[i]);
+    free(self->group.deferred);
     for (size_t i = 0; i < self->wslots.n; i++)
         if (self->wslots.v[i]) {
             zframe_destroy(&self->wslots.v[i]->routing);
@@ -1736,7 +2009,12 @@ void broker_destroy(broker_t **self_p)
 /* How long the loop may sleep: until the next due job, lease end or timer tick. */
 static long s_poll_timeout(broker_t *self)
 {
-    if (self->deferred.n || self->enqs.n || (self->patches.n && !self->commit_retry_at))
+    int gst = s_gstate(self);
+    if (gst == BK_GROUP_DONE)
+        return 0;
+    /* with a group being written, what is pending waits for commit_fd */
+    if (gst == BK_GROUP_IDLE &&
+        (self->deferred.n || self->enqs.n || (self->patches.n && !self->commit_retry_at)))
         return 0;
     uint64_t next = self->now + S_TICK_MS;
     uint32_t top = bx_heap_top(&self->leases);
@@ -1752,27 +2030,39 @@ static long s_poll_timeout(broker_t *self)
 
 int broker_run(broker_t *self, volatile sig_atomic_t *stop)
 {
-    zmq_pollitem_t items[3] = {{zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
+    zmq_pollitem_t items[4] = {{zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
                                {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
-                               {zsock_resolve(self->events), 0, ZMQ_POLLIN, 0}};
+                               {zsock_resolve(self->events), 0, ZMQ_POLLIN, 0},
+                               {NULL, self->commit_fd, ZMQ_POLLIN, 0}};
+    int nitems = self->committer_on ? 4 : 3;
     while (!*stop) {
-        int rc = zmq_poll(items, 3, s_poll_timeout(self));
+        int rc = zmq_poll(items, nitems, s_poll_timeout(self));
         if (rc < 0 && zmq_errno() != EINTR) {
             minga_error("poll: %s", zmq_strerror(zmq_errno()));
             return MINGA_EIO;
         }
         self->now = minga_now_ms();
+        if (nitems == 4 && (items[3].revents & ZMQ_POLLIN)) {
+            uint64_t v;
+            if (read(self->commit_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                minga_warn("committer: reading its signal: %s", strerror(errno));
+        }
+        if (s_gstate(self) == BK_GROUP_DONE)
+            s_group_finish(self);
         s_read_subscriptions(self);
         bk_drain(self);
         s_timers(self);
         s_dispatch(self);
-        s_commit(self);
-        /* jobs this commit admitted go to idle workers now, not at the next wake-up */
-        if (s_dispatch(self))
+        bk_commit_poll(self);
+        s_group_start(self);
+        /* without the committer: jobs this commit admitted go to idle workers now, not at the
+         * next wake-up (with it, s_group_finish comes before the dispatch of the next turn) */
+        if (!self->committer_on && s_dispatch(self))
             s_commit(self);
         bk_metrics_tick(self);
     }
     self->now = minga_now_ms();
+    s_group_wait(self);
     s_commit(self);
     minga_info("stopping: %zu job(s) not ended stay in the store", bx_jobs_count(&self->jobs));
     return 0;

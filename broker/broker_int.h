@@ -16,6 +16,7 @@
 #include "minga/proto.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,6 +79,24 @@ typedef struct {
     uint64_t id;
     minga_job_state_t state;
 } bk_pending_key_t;
+
+/* One group commit handed to the committer thread: the changes, new jobs and deferred requests
+ * taken from the broker when it began (the loop goes on collecting the next group meanwhile). */
+typedef struct {
+    bk_patch_t *patches;
+    size_t npatches;
+    bk_enq_t **enqs;
+    size_t nenqs;
+    bk_req_t **deferred;
+    size_t ndeferred;
+    size_t nended;    /* the ended list's length when it began: those ends are in this group */
+    uint64_t next_id; /* written when put_next_id */
+    bool put_next_id;
+    uint64_t t0; /* bk_metrics_clock() when it began */
+    int rc;      /* the committer's result */
+} bk_group_t;
+
+enum { BK_GROUP_IDLE, BK_GROUP_BUSY, BK_GROUP_DONE };
 
 typedef struct {
     uint64_t enqueued, leased, done, failed, dead, cancelled, purged, released, expired;
@@ -144,6 +163,17 @@ struct broker_t {
     /* Bytes of all frames received from / sent to the workers socket, and FETCH answers. */
     uint64_t wbytes_in, wbytes_out;
     uint64_t fetched, fetch_refused, fetched_bytes;
+    /* The committer thread: it writes one group (gstate BUSY) while the loop collects the next;
+     * the loop learns it is DONE from commit_fd (an eventfd in its poll). gstate, group and
+     * committer_quit are under cmu; while gstate is BUSY only the committer uses the store. */
+    pthread_t committer;
+    bool committer_on, committer_quit;
+    pthread_mutex_t cmu;
+    pthread_cond_t ccond;
+    int gstate;
+    bk_group_t group;
+    int commit_fd;
+    minga_store_info_t store_info; /* the last minga_store_info(), for STATS while BUSY */
 };
 
 typedef BK_VEC(uint64_t) bk_ids_t;
@@ -242,6 +272,17 @@ void bk_log_bad(broker_t *self, const char *where, const minga_pmsg_t *m, const 
  * need free pages): new jobs are refused once less than the reserve is left. Looks at the map
  * at most once a second unless now. */
 void bk_check_space(broker_t *self, bool now);
+
+/* Waits until the committer thread is not writing, so that the loop may read or write the
+ * store (LMDB: one transaction per thread; map growth needs no other transaction open). Call
+ * it before every store access of the loop's thread. */
+void bk_store_quiet(broker_t *self);
+/* When the committer has written its group: sends what depends on it and hands it the next
+ * (s_group_finish). Called between messages, so that a long drain does not keep it idle. */
+void bk_commit_poll(broker_t *self);
+/* The store's figures (minga_store_info) for STATS and the metrics: read now when the
+ * committer is idle, else the last ones read (a write is not waited for a figure). */
+void bk_store_info(broker_t *self, minga_store_info_t *info);
 
 /* ---- commands (commands.c) ---- */
 

@@ -85,6 +85,7 @@ static int s_enqueue_prepare(broker_t *self, bk_enq_t *enq, size_t i, minga_jobs
             id = pk->id, st = pk->state;
         else {
             MDB_txn *txn;
+            bk_store_quiet(self);
             if (minga_store_read_begin(self->store, &txn) == 0) {
                 found = bk_db_get_key(&self->db, txn, spec->key, &id);
                 mdb_txn_abort(txn);
@@ -536,8 +537,7 @@ static int s_client_stats(broker_t *self, minga_pmsg_t *m, char *err, size_t err
         nworkers += self->wslots.v[i] != NULL;
     minga_pk_kv_uint(pk, "workers", nworkers);
     minga_store_info_t info;
-    memset(&info, 0, sizeof info);
-    minga_store_info(self->store, &info);
+    bk_store_info(self, &info);
     minga_pk_str(pk, "store");
     msgpack_pack_map(pk, 2);
     minga_pk_kv_uint(pk, "map_size", info.map_size);
@@ -889,6 +889,8 @@ static int s_parent_of_held(broker_t *self, uint64_t id, bool *yes)
     if (!held)
         return MINGA_ENOMEM;
     MDB_txn *txn = NULL;
+    if (n)
+        bk_store_quiet(self);
     int rc = n ? minga_store_read_begin(self->store, &txn) : 0;
     for (size_t i = 0; rc == 0 && i < n && !*yes; i++) {
         minga_job_t job;
@@ -1090,6 +1092,8 @@ void bk_drain(broker_t *self)
     bool clients = true, workers = true;
     while ((clients || workers) && budget > 0) {
         zmsg_t *zm;
+        if (budget % 16 == 0)
+            bk_commit_poll(self); /* the committer's next group without waiting for the drain */
         if (clients && (clients = (zm = zmsg_recv(self->clients)) != NULL)) {
             s_on_client(self, zm);
             budget--;

@@ -65,6 +65,20 @@ static int s_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const vo
     return mdb_put(txn, dbi, &key, &val, 0);
 }
 
+/* The same for a key that is normally past every key of dbi (a new job's id): MDB_APPEND, which
+ * fills leaf pages instead of splitting them in halves, so that records written in id order
+ * take about half the pages (and the later rewrites of a record half the page copies); a key
+ * that is not last after all (MDB_KEYEXIST) is put the normal way. */
+static int s_put_last(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, const void *v,
+                      size_t vlen)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    int rc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+    if (rc == MDB_KEYEXIST)
+        rc = mdb_put(txn, dbi, &key, &val, 0);
+    return rc;
+}
+
 static int s_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 {
     MDB_val key = {klen, (void *)k};
@@ -82,22 +96,24 @@ static void s_body_key(uint8_t k[9], uint64_t id)
 /* Writes the job record without its body; a body in job (a new job, or a record written
  * before bodies were kept apart) is written under its own key, so that the many rewrites of
  * a record (lease, progress, done) never copy the body. */
-static int s_put_job(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
+static int s_put_job(bk_db_t *db, MDB_txn *txn, const minga_job_t *job, bool is_new)
 {
+    int (*put)(MDB_txn *, MDB_dbi, const void *, size_t, const void *, size_t) =
+        is_new ? s_put_last : s_put;
     uint8_t k[9];
     minga_key_u64(k, job->id);
     minga_pbuf_reset(&db->scratch);
-    if (minga_job_pack(job, &db->scratch.pk, MINGA_JOB_PACK_NO_INPUT) != 0)
+    if (minga_job_record_pack(job, &db->scratch.pk) != 0)
         return MINGA_ENOMEM;
-    int rc = s_put(txn, db->job, k, 8, db->scratch.sbuf.data, db->scratch.sbuf.size);
+    int rc = put(txn, db->job, k, 8, db->scratch.sbuf.data, db->scratch.sbuf.size);
     if (rc == 0 && job->body) {
         s_body_key(k, job->id);
-        rc = s_put(txn, db->job, k, 9, job->body, job->body_len);
+        rc = put(txn, db->job, k, 9, job->body, job->body_len);
     }
     return rc;
 }
 
-static int s_put_queue(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
+static int s_put_queue(bk_db_t *db, MDB_txn *txn, const minga_job_t *job, bool is_new)
 {
     uint8_t k[8];
     minga_key_u64(k, job->id);
@@ -114,7 +130,7 @@ static int s_put_queue(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
     rc |= minga_pk_str(&b->pk, job->type);
     if (rc != 0)
         return MINGA_ENOMEM;
-    return s_put(txn, db->queue, k, 8, b->sbuf.data, b->sbuf.size);
+    return (is_new ? s_put_last : s_put)(txn, db->queue, k, 8, b->sbuf.data, b->sbuf.size);
 }
 
 static void s_end_key(uint8_t k[16], uint64_t finished_at, uint64_t id)
@@ -125,10 +141,10 @@ static void s_end_key(uint8_t k[16], uint64_t finished_at, uint64_t id)
 
 /* Writes the index records that follow from the job's state: queue for an active job,
  * job_end for an ended one. */
-static int s_put_index(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
+static int s_put_index(bk_db_t *db, MDB_txn *txn, const minga_job_t *job, bool is_new)
 {
     if (!minga_job_state_is_end(job->state))
-        return s_put_queue(db, txn, job);
+        return s_put_queue(db, txn, job, is_new);
     uint8_t k[16], q[8];
     s_end_key(k, job->finished_at, job->id);
     minga_key_u64(q, job->id);
@@ -138,9 +154,9 @@ static int s_put_index(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
 
 int bk_db_put_new(bk_db_t *db, MDB_txn *txn, const minga_job_t *job)
 {
-    int rc = s_put_job(db, txn, job);
+    int rc = s_put_job(db, txn, job, true);
     if (rc == 0)
-        rc = s_put_index(db, txn, job);
+        rc = s_put_index(db, txn, job, true);
     if (rc == 0 && job->key) {
         uint8_t v[8];
         minga_key_u64(v, job->id);
@@ -234,7 +250,7 @@ int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p)
     job.updated_at = p->at;
     if ((rc = s_patch_parts(&job, p)) != 0)
         goto done;
-    rc = s_put_job(db, txn, &job);
+    rc = s_put_job(db, txn, &job, false);
     if (rc == 0 && lease && !job.body) { /* the body, kept under its own key */
         uint8_t k[9];
         s_body_key(k, job.id);
@@ -247,7 +263,7 @@ int bk_db_apply(bk_db_t *db, MDB_txn *txn, const bk_patch_t *p)
         }
     }
     if (rc == 0 && !(is_end && was_end))
-        rc = s_put_index(db, txn, &job);
+        rc = s_put_index(db, txn, &job, false);
     if (rc == 0 && lease) {
         bk_patch_t *mp = (bk_patch_t *)p;
         minga_pbuf_t *b = &db->scratch;
@@ -301,7 +317,7 @@ static int s_get_job(bk_db_t *db, MDB_txn *txn, uint64_t id, minga_job_t *job, b
     if (rc != 0)
         return rc;
     char err[200];
-    rc = minga_job_decode(val.mv_data, val.mv_size, job, err, sizeof err);
+    rc = minga_job_record_decode(val.mv_data, val.mv_size, job, err, sizeof err);
     if (rc != 0) {
         minga_warn("job %llu: stored value unreadable: %s", (unsigned long long)id, err);
         return MINGA_EFORMAT;

@@ -1,8 +1,9 @@
 /*
  * jobdb.h: the broker's records in the store, and the changes the broker makes to them.
  *
- *   job          id u64 BE            -> the job map without its body (proto.h minga_job_t,
- *                                         msgpack, "v")
+ *   job          id u64 BE            -> the job without its body: the compact record of
+ *                                         minga_job_record_pack (proto.h; an array, version
+ *                                         2); a job map "v" 1 of an older broker is read too
  *                id u64 BE + 'b'      -> the job's body (msgpack), written once at enqueue
  *   queue        id u64 BE            -> [v, state, priority, attempts, max_attempts,
  *                                         not_before, lease_ms, type]: every job not in an

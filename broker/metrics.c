@@ -379,14 +379,10 @@ uint64_t bk_metrics_clock(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void bk_metrics_on_commit(broker_t *self, uint64_t t0)
+void bk_metrics_on_commit(broker_t *self, uint64_t t0, uint64_t n)
 {
     if (!self->metrics)
         return;
-    uint64_t n = self->patches.n;
-    for (size_t e = 0; e < self->enqs.n; e++)
-        for (size_t i = 0; i < self->enqs.v[e]->n; i++)
-            n += self->enqs.v[e]->created[i];
     s_observe(&self->metrics->commit_seconds, (double)(bk_metrics_clock() - t0) / 1e9);
     s_observe(&self->metrics->commit_size, (double)n);
 }
@@ -529,8 +525,7 @@ static void s_render_io(broker_t *self, FILE *f)
 static void s_render_store(broker_t *self, FILE *f)
 {
     minga_store_info_t info;
-    memset(&info, 0, sizeof info);
-    minga_store_info(self->store, &info);
+    bk_store_info(self, &info);
     s_family(f, "minga_store_used_bytes", "gauge", "Bytes of the LMDB map in use.");
     fprintf(f, "minga_store_used_bytes %" PRIu64 "\n", info.used_bytes);
     s_family(f, "minga_store_map_size_bytes", "gauge", "Size of the LMDB map.");

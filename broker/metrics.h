@@ -47,7 +47,7 @@ void bk_metrics_on_end(broker_t *self, uint32_t idx, int st);
 uint64_t bk_metrics_clock(void);
 /* The commit that began at t0 (bk_metrics_clock()) succeeded; call it before its changes
  * (patches, new jobs of the enqueues) are taken out. */
-void bk_metrics_on_commit(broker_t *self, uint64_t t0);
+void bk_metrics_on_commit(broker_t *self, uint64_t t0, uint64_t changes);
 /* Once per turn of the loop: renders the snapshot when it is due or asked for. */
 void bk_metrics_tick(broker_t *self);
 

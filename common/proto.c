@@ -779,47 +779,177 @@ static size_t s_job_count(const minga_job_t *job, unsigned flags)
     return n;
 }
 
+/* A job map is packed straight into one buffer and handed to the packer in one write: the
+ * broker packs a job map two or three times per job (its record, the JOB message), and
+ * msgpack-c's packer calls its writer once per header and once per string (some sixty calls
+ * per map). The bytes are the ones msgpack-c makes (smallest integer and string forms, str8
+ * for 32-255 bytes): tests/unit/test_proto.c compares the two. */
+typedef struct {
+    uint8_t *p;
+} s_jw_t;
+
+static inline void s_jw_raw(s_jw_t *w, const void *src, size_t n)
+{
+    memcpy(w->p, src, n);
+    w->p += n;
+}
+
+static inline void s_jw_be(s_jw_t *w, uint8_t tag, uint64_t v, int bytes)
+{
+    *w->p++ = tag;
+    for (int i = bytes - 1; i >= 0; i--)
+        *w->p++ = (uint8_t)(v >> (8 * i));
+}
+
+static inline void s_jw_uint(s_jw_t *w, uint64_t v)
+{
+    if (v < 128)
+        *w->p++ = (uint8_t)v;
+    else if (v < 256)
+        s_jw_be(w, 0xcc, v, 1);
+    else if (v < 65536)
+        s_jw_be(w, 0xcd, v, 2);
+    else if (v <= UINT32_MAX)
+        s_jw_be(w, 0xce, v, 4);
+    else
+        s_jw_be(w, 0xcf, v, 8);
+}
+
+static inline void s_jw_strn(s_jw_t *w, const char *s, size_t n)
+{
+    if (n < 32)
+        *w->p++ = (uint8_t)(0xa0 | n);
+    else if (n < 256)
+        s_jw_be(w, 0xd9, n, 1);
+    else if (n < 65536)
+        s_jw_be(w, 0xda, n, 2);
+    else
+        s_jw_be(w, 0xdb, n, 4);
+    s_jw_raw(w, s, n);
+}
+
+static inline void s_jw_str(s_jw_t *w, const char *s)
+{
+    s_jw_strn(w, s ? s : "", s ? strlen(s) : 0);
+}
+
+static inline void s_jw_container(s_jw_t *w, uint8_t fix, uint8_t t16, size_t n)
+{
+    if (n < 16)
+        *w->p++ = (uint8_t)(fix | n);
+    else if (n < 65536)
+        s_jw_be(w, t16, n, 2);
+    else
+        s_jw_be(w, (uint8_t)(t16 + 1), n, 4);
+}
+
+/* A key: a constant string shorter than 32 bytes (fixstr). */
+#define S_JW_KEY(w, k)                                                                             \
+    (*(w)->p++ = (uint8_t)(0xa0 | (sizeof k - 1)), s_jw_raw((w), k, sizeof k - 1))
+
+/* Most bytes of a string packed by s_jw_str. */
+static size_t s_jw_strmax(const char *s)
+{
+    return 5 + (s ? strlen(s) : 0);
+}
+
 int minga_job_pack(const minga_job_t *job, msgpack_packer *pk, unsigned flags)
 {
-    int rc = msgpack_pack_map(pk, s_job_count(job, flags));
-    rc |= minga_pk_kv_uint(pk, "v", MINGA_JOB_VERSION);
-    rc |= minga_pk_kv_uint(pk, "id", job->id);
-    rc |= minga_pk_kv_str(pk, "type", job->type);
-    rc |= minga_pk_kv_str(pk, "state", minga_job_state_name(job->state));
-    rc |= minga_pk_kv_uint(pk, "priority", job->priority);
-    rc |= minga_pk_kv_uint(pk, "not_before", job->not_before);
-    rc |= minga_pk_kv_uint(pk, "attempts", job->attempts);
-    rc |= minga_pk_kv_uint(pk, "max_attempts", job->max_attempts);
-    rc |= minga_pk_kv_uint(pk, "lease_ms", job->lease_ms);
+    bool body = !(flags & (MINGA_JOB_PACK_NO_BODY | MINGA_JOB_PACK_NO_INPUT)) && job->body;
+    bool result = !(flags & MINGA_JOB_PACK_NO_BODY) && job->result;
+    /* keys and fixed-size values take under 400 bytes; the rest is counted */
+    size_t cap = 400 + s_jw_strmax(job->type) + 9 * job->nparents + 5;
     if (job->key)
-        rc |= minga_pk_kv_str(pk, "key", job->key);
-    rc |= minga_pk_str(pk, "parents");
-    rc |= msgpack_pack_array(pk, job->nparents);
-    for (size_t i = 0; i < job->nparents; i++)
-        rc |= msgpack_pack_uint64(pk, job->parents[i]);
-    if (!(flags & (MINGA_JOB_PACK_NO_BODY | MINGA_JOB_PACK_NO_INPUT)) && job->body)
-        rc |= minga_pk_kv_raw(pk, "body", job->body, job->body_len);
-    if (job->has_progress) {
-        rc |= minga_pk_str(pk, "progress");
-        rc |= msgpack_pack_map(pk, 3);
-        rc |= minga_pk_kv_uint(pk, "done", job->progress.done);
-        rc |= minga_pk_kv_uint(pk, "total", job->progress.total);
-        rc |= minga_pk_kv_str(pk, "text", job->progress.text ? job->progress.text : "");
-    }
-    if (!(flags & MINGA_JOB_PACK_NO_BODY) && job->result)
-        rc |= minga_pk_kv_raw(pk, "result", job->result, job->result_len);
-    if (job->error_code) {
-        rc |= minga_pk_str(pk, "error");
-        rc |= msgpack_pack_map(pk, 2);
-        rc |= minga_pk_kv_str(pk, "code", job->error_code);
-        rc |= minga_pk_kv_str(pk, "message", job->error_message ? job->error_message : "");
-    }
+        cap += s_jw_strmax(job->key);
+    if (body)
+        cap += job->body_len;
+    if (job->has_progress)
+        cap += s_jw_strmax(job->progress.text) + 32;
+    if (result)
+        cap += job->result_len;
+    if (job->error_code)
+        cap += s_jw_strmax(job->error_code) + s_jw_strmax(job->error_message) + 24;
     if (job->worker)
-        rc |= minga_pk_kv_str(pk, "worker", job->worker);
-    rc |= minga_pk_kv_uint(pk, "created_at", job->created_at);
-    rc |= minga_pk_kv_uint(pk, "updated_at", job->updated_at);
-    if (job->finished_at)
-        rc |= minga_pk_kv_uint(pk, "finished_at", job->finished_at);
+        cap += s_jw_strmax(job->worker);
+    uint8_t stack[1024];
+    uint8_t *buf = cap <= sizeof stack ? stack : malloc(cap);
+    if (!buf)
+        return -1;
+    s_jw_t w = {buf};
+    s_jw_container(&w, 0x80, 0xde, s_job_count(job, flags));
+    S_JW_KEY(&w, "v");
+    s_jw_uint(&w, MINGA_JOB_VERSION);
+    S_JW_KEY(&w, "id");
+    s_jw_uint(&w, job->id);
+    S_JW_KEY(&w, "type");
+    s_jw_str(&w, job->type);
+    S_JW_KEY(&w, "state");
+    s_jw_str(&w, minga_job_state_name(job->state));
+    S_JW_KEY(&w, "priority");
+    s_jw_uint(&w, job->priority);
+    S_JW_KEY(&w, "not_before");
+    s_jw_uint(&w, job->not_before);
+    S_JW_KEY(&w, "attempts");
+    s_jw_uint(&w, job->attempts);
+    S_JW_KEY(&w, "max_attempts");
+    s_jw_uint(&w, job->max_attempts);
+    S_JW_KEY(&w, "lease_ms");
+    s_jw_uint(&w, job->lease_ms);
+    if (job->key) {
+        S_JW_KEY(&w, "key");
+        s_jw_str(&w, job->key);
+    }
+    S_JW_KEY(&w, "parents");
+    s_jw_container(&w, 0x90, 0xdc, job->nparents);
+    for (size_t i = 0; i < job->nparents; i++)
+        s_jw_uint(&w, job->parents[i]);
+    if (body) {
+        S_JW_KEY(&w, "body");
+        if (job->body_len)
+            s_jw_raw(&w, job->body, job->body_len);
+        else
+            *w.p++ = 0xc0;
+    }
+    if (job->has_progress) {
+        S_JW_KEY(&w, "progress");
+        *w.p++ = 0x83;
+        S_JW_KEY(&w, "done");
+        s_jw_uint(&w, job->progress.done);
+        S_JW_KEY(&w, "total");
+        s_jw_uint(&w, job->progress.total);
+        S_JW_KEY(&w, "text");
+        s_jw_str(&w, job->progress.text);
+    }
+    if (result) {
+        S_JW_KEY(&w, "result");
+        if (job->result_len)
+            s_jw_raw(&w, job->result, job->result_len);
+        else
+            *w.p++ = 0xc0;
+    }
+    if (job->error_code) {
+        S_JW_KEY(&w, "error");
+        *w.p++ = 0x82;
+        S_JW_KEY(&w, "code");
+        s_jw_str(&w, job->error_code);
+        S_JW_KEY(&w, "message");
+        s_jw_str(&w, job->error_message);
+    }
+    if (job->worker) {
+        S_JW_KEY(&w, "worker");
+        s_jw_str(&w, job->worker);
+    }
+    S_JW_KEY(&w, "created_at");
+    s_jw_uint(&w, job->created_at);
+    S_JW_KEY(&w, "updated_at");
+    s_jw_uint(&w, job->updated_at);
+    if (job->finished_at) {
+        S_JW_KEY(&w, "finished_at");
+        s_jw_uint(&w, job->finished_at);
+    }
+    int rc = pk->callback(pk->data, (const char *)buf, (size_t)(w.p - buf));
+    if (buf != stack)
+        free(buf);
     return rc ? -1 : 0;
 }
 
@@ -1003,6 +1133,273 @@ int minga_job_decode(const void *buf, size_t len, minga_job_t *job, char *err, s
         rc = minga_job_from_object(root, job, err, errcap);
     msgpack_unpacked_destroy(&up);
     return rc;
+}
+
+/* ---- the stored job record (the broker's job database) ----
+ *
+ * An array instead of the map, for the broker's store only: the record is written at enqueue
+ * and rewritten at each state change, so its size sets how many jobs share a page (the pages a
+ * commit writes and syncs) and its keys are most of the map's bytes:
+ *   [2, id, type, state (number), priority, not_before, attempts, max_attempts, lease_ms,
+ *    key | nil, [parents], [done, total, text] | nil, [result] | nil, [code, message] | nil,
+ *    worker | nil, created_at, updated_at, finished_at]
+ * No body (kept under its own key). A record written by an older broker (the job map) is read
+ * as a job map. */
+
+#define S_REC_VERSION 2
+#define S_REC_FIELDS 18
+
+int minga_job_record_pack(const minga_job_t *job, msgpack_packer *pk)
+{
+    size_t cap = 200 + s_jw_strmax(job->type) + 9 * job->nparents + 5;
+    if (job->key)
+        cap += s_jw_strmax(job->key);
+    if (job->has_progress)
+        cap += s_jw_strmax(job->progress.text) + 24;
+    if (job->result)
+        cap += job->result_len + 1;
+    if (job->error_code)
+        cap += s_jw_strmax(job->error_code) + s_jw_strmax(job->error_message) + 1;
+    if (job->worker)
+        cap += s_jw_strmax(job->worker);
+    uint8_t stack[1024];
+    uint8_t *buf = cap <= sizeof stack ? stack : malloc(cap);
+    if (!buf)
+        return -1;
+    s_jw_t w = {buf};
+    s_jw_container(&w, 0x90, 0xdc, S_REC_FIELDS);
+    s_jw_uint(&w, S_REC_VERSION);
+    s_jw_uint(&w, job->id);
+    s_jw_str(&w, job->type);
+    s_jw_uint(&w, (uint64_t)job->state);
+    s_jw_uint(&w, job->priority);
+    s_jw_uint(&w, job->not_before);
+    s_jw_uint(&w, job->attempts);
+    s_jw_uint(&w, job->max_attempts);
+    s_jw_uint(&w, job->lease_ms);
+    if (job->key)
+        s_jw_str(&w, job->key);
+    else
+        *w.p++ = 0xc0;
+    s_jw_container(&w, 0x90, 0xdc, job->nparents);
+    for (size_t i = 0; i < job->nparents; i++)
+        s_jw_uint(&w, job->parents[i]);
+    if (job->has_progress) {
+        *w.p++ = 0x93;
+        s_jw_uint(&w, job->progress.done);
+        s_jw_uint(&w, job->progress.total);
+        s_jw_str(&w, job->progress.text);
+    } else {
+        *w.p++ = 0xc0;
+    }
+    if (job->result) {
+        *w.p++ = 0x91;
+        if (job->result_len)
+            s_jw_raw(&w, job->result, job->result_len);
+        else
+            *w.p++ = 0xc0;
+    } else {
+        *w.p++ = 0xc0;
+    }
+    if (job->error_code) {
+        *w.p++ = 0x92;
+        s_jw_str(&w, job->error_code);
+        s_jw_str(&w, job->error_message);
+    } else {
+        *w.p++ = 0xc0;
+    }
+    if (job->worker)
+        s_jw_str(&w, job->worker);
+    else
+        *w.p++ = 0xc0;
+    s_jw_uint(&w, job->created_at);
+    s_jw_uint(&w, job->updated_at);
+    s_jw_uint(&w, job->finished_at);
+    int rc = pk->callback(pk->data, (const char *)buf, (size_t)(w.p - buf));
+    if (buf != stack)
+        free(buf);
+    return rc ? -1 : 0;
+}
+
+/* A reader of the record: each function consumes one value or fails (false). */
+typedef struct {
+    const uint8_t *p, *end;
+} s_jr_t;
+
+static bool s_jr_nil(s_jr_t *r)
+{
+    if (r->p < r->end && *r->p == 0xc0) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool s_jr_be(s_jr_t *r, int bytes, uint64_t *v)
+{
+    if (r->end - r->p < bytes)
+        return false;
+    *v = s_be(r->p, (unsigned)bytes);
+    r->p += bytes;
+    return true;
+}
+
+static bool s_jr_uint(s_jr_t *r, uint64_t max, uint64_t *v)
+{
+    if (r->p >= r->end)
+        return false;
+    uint8_t b = *r->p++;
+    bool ok = true;
+    if (b <= 0x7f)
+        *v = b;
+    else if (b >= 0xcc && b <= 0xcf)
+        ok = s_jr_be(r, 1 << (b - 0xcc), v);
+    else
+        return false;
+    return ok && *v <= max;
+}
+
+static bool s_jr_count(s_jr_t *r, uint8_t fix, uint8_t t16, uint64_t *n)
+{
+    if (r->p >= r->end)
+        return false;
+    uint8_t b = *r->p++;
+    if ((b & 0xf0) == fix) {
+        *n = b & 0x0f;
+        return true;
+    }
+    if (b == t16)
+        return s_jr_be(r, 2, n);
+    if (b == t16 + 1)
+        return s_jr_be(r, 4, n);
+    return false;
+}
+
+/* A string of at most max bytes (0: no limit), copied into *dst (NUL-terminated). */
+static bool s_jr_str(s_jr_t *r, size_t max, char **dst)
+{
+    if (r->p >= r->end)
+        return false;
+    uint8_t b = *r->p++;
+    uint64_t n;
+    if ((b & 0xe0) == 0xa0)
+        n = b & 0x1f;
+    else if (b >= 0xd9 && b <= 0xdb) {
+        if (!s_jr_be(r, 1 << (b - 0xd9), &n))
+            return false;
+    } else
+        return false;
+    if (n > (uint64_t)(r->end - r->p) || (max && n > max))
+        return false;
+    *dst = malloc(n + 1);
+    if (!*dst)
+        return false;
+    memcpy(*dst, r->p, n);
+    (*dst)[n] = '\0';
+    r->p += n;
+    return true;
+}
+
+static bool s_jr_opt_str(s_jr_t *r, size_t max, char **dst)
+{
+    return s_jr_nil(r) || s_jr_str(r, max, dst);
+}
+
+/* One whole value, copied as its bytes. */
+static bool s_jr_value(s_jr_t *r, uint8_t **dst, size_t *len)
+{
+    const uint8_t *start = r->p;
+    if (s_mp_skip(&r->p, r->end, 1, MINGA_PROTO_MAX_DEPTH) != 0)
+        return false;
+    *len = (size_t)(r->p - start);
+    *dst = malloc(*len);
+    if (!*dst)
+        return false;
+    memcpy(*dst, start, *len);
+    return true;
+}
+
+static bool s_jr_record(s_jr_t *r, minga_job_t *job, const char **what)
+{
+    uint64_t n, v;
+#define S_WHAT(w, cond)                                                                            \
+    do {                                                                                           \
+        *what = (w);                                                                               \
+        if (!(cond))                                                                               \
+            return false;                                                                          \
+    } while (0)
+    S_WHAT("the record", s_jr_count(r, 0x90, 0xdc, &n) && n == S_REC_FIELDS);
+    S_WHAT("version", s_jr_uint(r, UINT64_MAX, &v) && v == S_REC_VERSION);
+    S_WHAT("id", s_jr_uint(r, UINT64_MAX, &job->id) && job->id > 0);
+    S_WHAT("type", s_jr_str(r, MINGA_PROTO_MAX_TYPE, &job->type) && job->type[0]);
+    S_WHAT("state", s_jr_uint(r, MINGA_JOB_STATE_COUNT - 1, &v));
+    job->state = (minga_job_state_t)v;
+    S_WHAT("priority", s_jr_uint(r, 255, &v));
+    job->priority = (uint8_t)v;
+    S_WHAT("not_before", s_jr_uint(r, UINT64_MAX, &job->not_before));
+    S_WHAT("attempts", s_jr_uint(r, UINT32_MAX, &v));
+    job->attempts = (uint32_t)v;
+    S_WHAT("max_attempts", s_jr_uint(r, UINT32_MAX, &v));
+    job->max_attempts = (uint32_t)v;
+    S_WHAT("lease_ms", s_jr_uint(r, UINT32_MAX, &v));
+    job->lease_ms = (uint32_t)v;
+    S_WHAT("key", s_jr_opt_str(r, MINGA_PROTO_MAX_KEY, &job->key));
+    S_WHAT("parents", s_jr_count(r, 0x90, 0xdc, &n) && n <= MINGA_PROTO_MAX_PARENTS &&
+                          (job->parents = calloc(n + 1, sizeof *job->parents)));
+    job->nparents = (size_t)n;
+    for (size_t i = 0; i < job->nparents; i++)
+        S_WHAT("parents", s_jr_uint(r, UINT64_MAX, &job->parents[i]));
+    if (!s_jr_nil(r)) {
+        S_WHAT("progress", s_jr_count(r, 0x90, 0xdc, &n) && n == 3);
+        job->has_progress = true;
+        S_WHAT("progress", s_jr_uint(r, UINT32_MAX, &v));
+        job->progress.done = (uint32_t)v;
+        S_WHAT("progress", s_jr_uint(r, UINT32_MAX, &v));
+        job->progress.total = (uint32_t)v;
+        S_WHAT("progress", s_jr_str(r, MINGA_PROTO_MAX_TEXT, &job->progress.text));
+    }
+    if (!s_jr_nil(r))
+        S_WHAT("result", s_jr_count(r, 0x90, 0xdc, &n) && n == 1 &&
+                             s_jr_value(r, &job->result, &job->result_len));
+    if (!s_jr_nil(r)) {
+        S_WHAT("error", s_jr_count(r, 0x90, 0xdc, &n) && n == 2);
+        S_WHAT("error", s_jr_str(r, MINGA_PROTO_MAX_CODE, &job->error_code) &&
+                            s_jr_str(r, MINGA_PROTO_MAX_MESSAGE, &job->error_message));
+    }
+    /* a worker without a name is named by its routing id in hex: up to 510 characters */
+    S_WHAT("worker", s_jr_opt_str(r, 1024, &job->worker));
+    S_WHAT("created_at", s_jr_uint(r, UINT64_MAX, &job->created_at));
+    S_WHAT("updated_at", s_jr_uint(r, UINT64_MAX, &job->updated_at));
+    S_WHAT("finished_at", s_jr_uint(r, UINT64_MAX, &job->finished_at));
+    S_WHAT("the record's end", r->p == r->end);
+#undef S_WHAT
+    return true;
+}
+
+int minga_job_record_decode(const void *buf, size_t len, minga_job_t *job, char *err, size_t errcap)
+{
+    const uint8_t *p = buf;
+    minga_job_clear(job);
+    if (len > 0 && ((p[0] & 0xf0) == 0x80 || p[0] == 0xde || p[0] == 0xdf))
+        return minga_job_decode(buf, len, job, err, errcap); /* a job map: an older record */
+    s_jr_t r = {p, p + len};
+    /* the version first, so that a newer record is told apart from a broken one */
+    s_jr_t head = r;
+    uint64_t n, v;
+    if (len > 0 && s_jr_count(&head, 0x90, 0xdc, &n) && n > 0 && s_jr_uint(&head, UINT64_MAX, &v) &&
+        v != S_REC_VERSION) {
+        s_err(err, errcap, "job record version %llu (this broker reads %d)", (unsigned long long)v,
+              S_REC_VERSION);
+        return MINGA_EVERSION;
+    }
+    const char *what = "the record";
+    if (len == 0 || !s_jr_record(&r, job, &what)) {
+        s_err(err, errcap, "job record: bad %s (offset %zu of %zu bytes)", what, (size_t)(r.p - p),
+              len);
+        minga_job_clear(job);
+        return MINGA_EFORMAT;
+    }
+    return 0;
 }
 
 /* ---- the job spec ---- */

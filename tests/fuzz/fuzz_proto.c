@@ -5,7 +5,8 @@
  *   0: a body: minga_proto_body_decode, then the job map, the job spec and a field table;
  *   1: a message: frames, each preceded by its length (one byte), into minga_pmsg_decode as a
  *      ROUTER receives it (the first frame is the routing id), then as a DEALER receives it;
- *   2: a stored job value: minga_job_decode, re-encoded and decoded again (must agree).
+ *   2: a stored job value: minga_job_decode, re-encoded and decoded again (must agree); then
+ *      the broker's record, minga_job_record_decode, packed again: the same bytes twice.
  * Nothing here may crash, leak or read out of bounds, whatever the bytes.
  */
 #include "minga/proto.h"
@@ -115,6 +116,21 @@ static void s_stored(const uint8_t *data, size_t size)
                 abort(); /* encode and decode disagree */
             free(buf);
         }
+    }
+    minga_job_clear(&job);
+    minga_job_clear(&again);
+    if (minga_job_record_decode(data, size, &job, err, sizeof err) == 0) {
+        minga_pbuf_t a, b;
+        minga_pbuf_init(&a);
+        minga_pbuf_init(&b);
+        if (minga_job_record_pack(&job, &a.pk) != 0 ||
+            minga_job_record_decode(a.sbuf.data, a.sbuf.size, &again, err, sizeof err) != 0 ||
+            minga_job_record_pack(&again, &b.pk) != 0 || a.sbuf.size != b.sbuf.size ||
+            memcmp(a.sbuf.data, b.sbuf.data, a.sbuf.size) != 0 || again.id != job.id ||
+            again.state != job.state || again.result_len != job.result_len)
+            abort(); /* the record's pack and decode disagree */
+        minga_pbuf_clear(&a);
+        minga_pbuf_clear(&b);
     }
     minga_job_clear(&job);
     minga_job_clear(&again);

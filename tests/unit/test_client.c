@@ -3,7 +3,11 @@
  * and the JSON conversions: a call with no broker times out naming the endpoint; an ERROR
  * reply gives MINGA_EREJECTED with the broker's code and message; a late reply to another rid
  * is dropped; WAIT passes each PROGRESS to the callback; JSON <-> msgpack round trips; a job
- * as JSON carries the fields of PROTOCOL.md; job ids parse strictly.
+ * as JSON carries the fields of PROTOCOL.md; job ids parse strictly; minga_job_pack (which
+ * writes the map straight into a buffer) makes exactly the bytes msgpack-c's packer makes,
+ * at every size boundary of integers, strings and arrays, and they decode back; the broker's
+ * compact record (minga_job_record_pack) decodes to the same job, an older job map is read as
+ * a record, and every truncation, a wrong type and a newer version are refused.
  */
 #include "minga/client.h"
 #include "minga/error.h"
@@ -240,13 +244,296 @@ static void test_parse_id(void **state)
     assert_int_equal(minga_jobview_parse_id("99999999999999999999999", &id), MINGA_EINVAL);
 }
 
+/* The job map as msgpack-c's packer writes it, field by field (the reference). */
+static void s_ref_pack(const minga_job_t *job, msgpack_packer *pk, unsigned flags)
+{
+    bool body = !(flags & (MINGA_JOB_PACK_NO_BODY | MINGA_JOB_PACK_NO_INPUT)) && job->body;
+    bool result = !(flags & MINGA_JOB_PACK_NO_BODY) && job->result;
+    size_t n = 12 + (job->key != NULL) + job->has_progress + (job->error_code != NULL) +
+               (job->worker != NULL) + (job->finished_at != 0) + body + result;
+    msgpack_pack_map(pk, n);
+    minga_pk_kv_uint(pk, "v", MINGA_JOB_VERSION);
+    minga_pk_kv_uint(pk, "id", job->id);
+    minga_pk_kv_str(pk, "type", job->type);
+    minga_pk_kv_str(pk, "state", minga_job_state_name(job->state));
+    minga_pk_kv_uint(pk, "priority", job->priority);
+    minga_pk_kv_uint(pk, "not_before", job->not_before);
+    minga_pk_kv_uint(pk, "attempts", job->attempts);
+    minga_pk_kv_uint(pk, "max_attempts", job->max_attempts);
+    minga_pk_kv_uint(pk, "lease_ms", job->lease_ms);
+    if (job->key)
+        minga_pk_kv_str(pk, "key", job->key);
+    minga_pk_str(pk, "parents");
+    msgpack_pack_array(pk, job->nparents);
+    for (size_t i = 0; i < job->nparents; i++)
+        msgpack_pack_uint64(pk, job->parents[i]);
+    if (body)
+        minga_pk_kv_raw(pk, "body", job->body, job->body_len);
+    if (job->has_progress) {
+        minga_pk_str(pk, "progress");
+        msgpack_pack_map(pk, 3);
+        minga_pk_kv_uint(pk, "done", job->progress.done);
+        minga_pk_kv_uint(pk, "total", job->progress.total);
+        minga_pk_kv_str(pk, "text", job->progress.text ? job->progress.text : "");
+    }
+    if (result)
+        minga_pk_kv_raw(pk, "result", job->result, job->result_len);
+    if (job->error_code) {
+        minga_pk_str(pk, "error");
+        msgpack_pack_map(pk, 2);
+        minga_pk_kv_str(pk, "code", job->error_code);
+        minga_pk_kv_str(pk, "message", job->error_message ? job->error_message : "");
+    }
+    if (job->worker)
+        minga_pk_kv_str(pk, "worker", job->worker);
+    minga_pk_kv_uint(pk, "created_at", job->created_at);
+    minga_pk_kv_uint(pk, "updated_at", job->updated_at);
+    if (job->finished_at)
+        minga_pk_kv_uint(pk, "finished_at", job->finished_at);
+}
+
+/* A string of n bytes 'a'..'z' (malloc'd). */
+static char *s_str(size_t n)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + i % 26);
+    s[n] = '\0';
+    return s;
+}
+
+static void test_job_pack_bytes(void **state)
+{
+    (void)state;
+    static const uint64_t ints[] = {0,     1,          127,           128,         255,
+                                    256,   65535,      65536,         4294967295u, 4294967296u,
+                                    12345, UINT64_MAX, 1700000000000u};
+    static const size_t lens[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
+    static const size_t nparents[] = {0, 1, 15, 16, 300};
+    uint8_t raw[3] = {0x81, 0xa1, 'n'}; /* not one value alone: copied as given */
+    unsigned seed = 7;
+    for (int round = 0; round < 400; round++) {
+        minga_job_t job;
+        minga_job_init(&job);
+#define PICK(a) (a)[rand_r(&seed) % (sizeof(a) / sizeof(a)[0])]
+        job.id = PICK(ints);
+        job.type = s_str(1 + PICK(lens) % 60);
+        job.state = (minga_job_state_t)(rand_r(&seed) % MINGA_JOB_STATE_COUNT);
+        job.priority = (uint8_t)PICK(ints);
+        job.not_before = PICK(ints);
+        job.attempts = (uint32_t)PICK(ints);
+        job.max_attempts = (uint32_t)PICK(ints);
+        job.lease_ms = (uint32_t)PICK(ints);
+        if (rand_r(&seed) % 2)
+            job.key = s_str(PICK(lens) % 300);
+        job.nparents = PICK(nparents);
+        job.parents = calloc(job.nparents + 1, sizeof *job.parents);
+        for (size_t i = 0; i < job.nparents; i++)
+            job.parents[i] = PICK(ints);
+        size_t blen = PICK(lens);
+        if (rand_r(&seed) % 3) {
+            job.body = malloc(blen + 3);
+            memcpy(job.body, raw, 3);
+            memset(job.body + 3, 0xc0, blen); /* nils */
+            job.body_len = rand_r(&seed) % 5 ? blen + 3 : 0;
+        }
+        if ((job.has_progress = rand_r(&seed) % 2)) {
+            job.progress.done = (uint32_t)PICK(ints);
+            job.progress.total = (uint32_t)PICK(ints);
+            job.progress.text = rand_r(&seed) % 3 ? s_str(PICK(lens) % 1000) : NULL;
+        }
+        if (rand_r(&seed) % 2) {
+            job.result = malloc(4);
+            memcpy(job.result, "\x92\x01\x02", 3);
+            job.result_len = rand_r(&seed) % 4 ? 3 : 0;
+        }
+        if (rand_r(&seed) % 3 == 0) {
+            job.error_code = s_str(1 + PICK(lens) % 40);
+            job.error_message = rand_r(&seed) % 2 ? s_str(PICK(lens)) : NULL;
+        }
+        if (rand_r(&seed) % 2)
+            job.worker = s_str(PICK(lens) % 200);
+        job.created_at = PICK(ints);
+        job.updated_at = PICK(ints);
+        job.finished_at = rand_r(&seed) % 2 ? PICK(ints) : 0;
+#undef PICK
+        static const unsigned flags[] = {0, MINGA_JOB_PACK_NO_BODY, MINGA_JOB_PACK_NO_INPUT};
+        unsigned f = flags[round % 3];
+        minga_pbuf_t a, b;
+        minga_pbuf_init(&a);
+        minga_pbuf_init(&b);
+        msgpack_pack_array(&a.pk, 1); /* after other bytes, into the same buffer */
+        msgpack_pack_array(&b.pk, 1);
+        assert_int_equal(minga_job_pack(&job, &a.pk, f), 0);
+        s_ref_pack(&job, &b.pk, f);
+        assert_int_equal(a.sbuf.size, b.sbuf.size);
+        assert_memory_equal(a.sbuf.data, b.sbuf.data, a.sbuf.size);
+        if (job.body_len == 0 && job.result_len == 0 && job.id > 0 && job.type[0]) {
+            minga_job_t back;
+            char err[128];
+            minga_job_init(&back);
+            if (minga_job_decode(a.sbuf.data + 1, a.sbuf.size - 1, &back, err, sizeof err) == 0) {
+                assert_int_equal(back.id, job.id);
+                assert_string_equal(back.type, job.type);
+                assert_int_equal(back.nparents, job.nparents);
+            }
+            minga_job_clear(&back);
+        }
+        minga_pbuf_clear(&a);
+        minga_pbuf_clear(&b);
+        minga_job_clear(&job);
+    }
+}
+
+/* Every field of a and b agree (strings by content). */
+static void s_job_equal(const minga_job_t *a, const minga_job_t *b)
+{
+#define S_STR_EQ(x, y) assert_string_equal((x) ? (x) : "", (y) ? (y) : "")
+    assert_int_equal(a->id, b->id);
+    S_STR_EQ(a->type, b->type);
+    assert_int_equal(a->state, b->state);
+    assert_int_equal(a->priority, b->priority);
+    assert_int_equal(a->not_before, b->not_before);
+    assert_int_equal(a->attempts, b->attempts);
+    assert_int_equal(a->max_attempts, b->max_attempts);
+    assert_int_equal(a->lease_ms, b->lease_ms);
+    assert_int_equal(a->key != NULL, b->key != NULL);
+    S_STR_EQ(a->key, b->key);
+    assert_int_equal(a->nparents, b->nparents);
+    if (a->nparents)
+        assert_memory_equal(a->parents, b->parents, a->nparents * sizeof *a->parents);
+    assert_int_equal(a->has_progress, b->has_progress);
+    if (a->has_progress) {
+        assert_int_equal(a->progress.done, b->progress.done);
+        assert_int_equal(a->progress.total, b->progress.total);
+        S_STR_EQ(a->progress.text, b->progress.text);
+    }
+    assert_int_equal(a->result != NULL, b->result != NULL);
+    if (a->result && a->result_len && b->result_len) {
+        assert_int_equal(a->result_len, b->result_len);
+        assert_memory_equal(a->result, b->result, a->result_len);
+    }
+    assert_int_equal(a->error_code != NULL, b->error_code != NULL);
+    S_STR_EQ(a->error_code, b->error_code);
+    S_STR_EQ(a->error_message, b->error_message);
+    assert_int_equal(a->worker != NULL, b->worker != NULL);
+    S_STR_EQ(a->worker, b->worker);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->updated_at, b->updated_at);
+    assert_int_equal(a->finished_at, b->finished_at);
+#undef S_STR_EQ
+}
+
+static void test_job_record(void **state)
+{
+    (void)state;
+    static const uint64_t ints[] = {0,     1,     127,         128,         255,       256,
+                                    65535, 65536, 4294967295u, 4294967296u, UINT64_MAX};
+    unsigned seed = 11;
+    for (int round = 0; round < 300; round++) {
+        minga_job_t job, back;
+        minga_job_init(&job);
+        minga_job_init(&back);
+#define PICK(a) (a)[rand_r(&seed) % (sizeof(a) / sizeof(a)[0])]
+        job.id = 1 + PICK(ints) % 1000000;
+        job.type = s_str(1 + rand_r(&seed) % 60);
+        job.state = (minga_job_state_t)(rand_r(&seed) % MINGA_JOB_STATE_COUNT);
+        job.priority = (uint8_t)PICK(ints);
+        job.not_before = PICK(ints);
+        job.attempts = (uint32_t)PICK(ints);
+        job.max_attempts = (uint32_t)PICK(ints);
+        job.lease_ms = (uint32_t)PICK(ints);
+        if (rand_r(&seed) % 2)
+            job.key = s_str(rand_r(&seed) % 200);
+        job.nparents = rand_r(&seed) % 20;
+        job.parents = calloc(job.nparents + 1, sizeof *job.parents);
+        for (size_t i = 0; i < job.nparents; i++)
+            job.parents[i] = 1 + PICK(ints) % 1000000000;
+        if ((job.has_progress = rand_r(&seed) % 2)) {
+            job.progress.done = (uint32_t)PICK(ints);
+            job.progress.total = (uint32_t)PICK(ints);
+            job.progress.text = s_str(rand_r(&seed) % 300);
+        }
+        if (rand_r(&seed) % 2) {
+            job.result = malloc(300);
+            job.result[0] = 0xdc; /* an array of 296 nils (array16), or nil alone */
+            job.result[1] = 0x01;
+            job.result[2] = 0x28;
+            memset(job.result + 3, 0xc0, 296);
+            job.result_len = rand_r(&seed) % 3 ? 299 : 0;
+        }
+        if (rand_r(&seed) % 3 == 0) {
+            job.error_code = s_str(1 + rand_r(&seed) % 40);
+            job.error_message = s_str(rand_r(&seed) % 500);
+        }
+        if (rand_r(&seed) % 2)
+            job.worker = s_str(rand_r(&seed) % 520);
+        job.created_at = PICK(ints);
+        job.updated_at = PICK(ints);
+        job.finished_at = rand_r(&seed) % 2 ? PICK(ints) : 0;
+#undef PICK
+        minga_pbuf_t rec, map;
+        minga_pbuf_init(&rec);
+        minga_pbuf_init(&map);
+        assert_int_equal(minga_job_record_pack(&job, &rec.pk), 0);
+        char err[200] = "";
+        int rc = minga_job_record_decode(rec.sbuf.data, rec.sbuf.size, &back, err, sizeof err);
+        if (rc != 0)
+            print_error("round %d: %s\n", round, err);
+        assert_int_equal(rc, 0);
+        s_job_equal(&job, &back);
+        /* the compact record is smaller than the map */
+        assert_int_equal(minga_job_pack(&job, &map.pk, MINGA_JOB_PACK_NO_INPUT), 0);
+        assert_true(rec.sbuf.size < map.sbuf.size);
+        /* an older broker's record (the map) reads the same, where the map can carry it (a
+         * worker name of at most MINGA_PROTO_MAX_NAME; a nil result there reads as none) */
+        if (strlen(job.worker ? job.worker : "") <= MINGA_PROTO_MAX_NAME &&
+            !(job.result && job.result_len == 0)) {
+            rc = minga_job_record_decode(map.sbuf.data, map.sbuf.size, &back, err, sizeof err);
+            if (rc != 0)
+                print_error("round %d (map): %s\n", round, err);
+            assert_int_equal(rc, 0);
+            s_job_equal(&job, &back);
+        }
+        /* every truncation and a trailing byte are refused, naming the place */
+        for (size_t cut = 0; cut < rec.sbuf.size; cut += 1 + cut / 16) {
+            assert_int_equal(minga_job_record_decode(rec.sbuf.data, cut, &back, err, sizeof err),
+                             MINGA_EFORMAT);
+            assert_non_null(strstr(err, "job record"));
+            assert_null(back.type);
+        }
+        msgpack_sbuffer_write(&rec.sbuf, "\xc0", 1);
+        assert_int_equal(
+            minga_job_record_decode(rec.sbuf.data, rec.sbuf.size, &back, err, sizeof err),
+            MINGA_EFORMAT);
+        assert_non_null(strstr(err, "end"));
+        /* a newer record version */
+        rec.sbuf.data[3] = 3; /* after the array16 header */
+        assert_int_equal(
+            minga_job_record_decode(rec.sbuf.data, rec.sbuf.size - 1, &back, err, sizeof err),
+            MINGA_EVERSION);
+        minga_pbuf_clear(&rec);
+        minga_pbuf_clear(&map);
+        minga_job_clear(&job);
+        minga_job_clear(&back);
+    }
+    /* a wrong type: the state as a string names the field */
+    const uint8_t bad[] = {0xdc, 0x00, 0x12, 0x02, 0x07, 0xa1, 't', 0xa4, 'd', 'o', 'n', 'e'};
+    minga_job_t job;
+    minga_job_init(&job);
+    char err[200];
+    assert_int_equal(minga_job_record_decode(bad, sizeof bad, &job, err, sizeof err),
+                     MINGA_EFORMAT);
+    assert_non_null(strstr(err, "state"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_calls),
-        cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_calls),          cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_json),           cmocka_unit_test(test_parse_id),
+        cmocka_unit_test(test_job_pack_bytes), cmocka_unit_test(test_job_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

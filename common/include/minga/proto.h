@@ -332,6 +332,15 @@ int minga_job_from_object(const msgpack_object *o, minga_job_t *job, char *err, 
 /* The same from an encoded buffer (untrusted). */
 int minga_job_decode(const void *buf, size_t len, minga_job_t *job, char *err, size_t errcap);
 
+/* The job as the broker stores it (its job database): a compact array of the same fields
+ * without the body (proto.c describes it). Returns 0 or -1. */
+int minga_job_record_pack(const minga_job_t *job, msgpack_packer *pk);
+/* Reads a stored job: the compact record, or a job map written by an older broker. A record
+ * of another version is MINGA_EVERSION, a malformed one MINGA_EFORMAT with err naming the
+ * field and offset. On error job is cleared. */
+int minga_job_record_decode(const void *buf, size_t len, minga_job_t *job, char *err,
+                            size_t errcap);
+
 /* ---- the job spec of ENQUEUE and BATCH (PROTOCOL.md §4.1) ---- */
 
 typedef struct {
