@@ -6,10 +6,12 @@
 # In one run, on loopback, on this machine: 64-byte no-op jobs, one producer with up to 1,000
 # jobs in flight, W = 1 and W = 2 workers, for
 #   - minga-broker (durable: every job committed to LMDB before it is accepted), workers =
-#     minga-test-worker processes with credit CAPACITY, and with credit 1;
+#     minga-test-worker processes with credit CAPACITY (1000: a worker of no-op jobs may hold
+#     every job in flight), with credit CAPACITY_LOW (64) and with credit 1;
 #   - beanstalkd with its binlog (-b, default fsync policy), workers reserve + delete;
 #   - gearmand, background jobs, libgearman workers (its default queue is in memory);
-#   - a raw libzmq load-balancing broker with worker credit and no persistence: the ceiling.
+#   - a raw libzmq load-balancing broker with worker credit and no persistence: the ceiling,
+#     with the same credits (CAPACITY and CAPACITY_LOW) as Minga's workers.
 # Then Minga's open-loop latency at RATE jobs/s (p50/p99 enqueue -> done), its broker's memory
 # with FILL jobs queued (VmHWM, RssAnon, RssFile from /proc/PID/status), and the time from a
 # restart (after kill -9) to serving with those jobs in the store.
@@ -22,7 +24,7 @@
 # Minga's producer enqueues with BATCH messages of ENQUEUE_BATCH specs (still at most 1,000
 # jobs in flight), as beanstalkd's producer pipelines its puts and gearmand's its tasks; the
 # open-loop latency run sends one ENQUEUE per job.
-# Environment: JOBS (100000), CAPACITY (64), RATE (5000), LAT_SECONDS (10), FILL (1000000),
+# Environment: JOBS (100000), CAPACITY (1000), CAPACITY_LOW (64), RATE (5000), LAT_SECONDS (10), FILL (1000000),
 # REPEAT (3), ENQUEUE_BATCH (100).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +32,8 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build-runtime-rel}
 JOBS=${JOBS:-100000}
 REPEAT=${REPEAT:-3}
-CAPACITY=${CAPACITY:-64}
+CAPACITY=${CAPACITY:-1000}
+CAPACITY_LOW=${CAPACITY_LOW:-64}
 RATE=${RATE:-5000}
 SECONDS_LAT=${LAT_SECONDS:-10}
 FILL=${FILL:-1000000}
@@ -104,8 +107,10 @@ done
 # --- the raw zmq ceiling
 for rep in $(seq "$REPEAT"); do
     for w in 1 2; do
-        run "$bin/bench_broker" throughput zmq --jobs "$JOBS" --workers "$w" --inflight 1000 \
-            --capacity "$CAPACITY"
+        for cap in "$CAPACITY" "$CAPACITY_LOW"; do
+            run "$bin/bench_broker" throughput zmq --jobs "$JOBS" --workers "$w" \
+                --inflight 1000 --capacity "$cap"
+        done
     done
 done
 
@@ -118,7 +123,7 @@ start_broker() {
 stop_broker() { "$bin/minga" --store "$work/s" down --drain-timeout 10 >/dev/null; }
 for rep in $(seq "$REPEAT"); do
     for w in 1 2; do
-        for cap in "$CAPACITY" 1; do
+        for cap in "$CAPACITY" "$CAPACITY_LOW" 1; do
             n=$JOBS
             [ "$cap" = 1 ] && n=$((JOBS / 10)) # credit 1: one lease commit per job per worker
             start_broker
@@ -173,5 +178,5 @@ stop_broker
 
 # --- results
 /usr/bin/python3 "$here/report_broker.py" "$out" "$results/broker.json" "$results/broker.md" \
-    "$build" "$JOBS" "$CAPACITY" "$RATE" "$SECONDS_LAT" "$FILL"
+    "$build" "$JOBS" "$CAPACITY" "$RATE" "$SECONDS_LAT" "$FILL" "$CAPACITY_LOW"
 echo "run_broker.sh: results in $results/broker.md and broker.json" >&2
