@@ -42,6 +42,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -1576,9 +1577,18 @@ static int s_committer_start(broker_t *self)
         minga_error("committer: eventfd: %s", strerror(errno));
         return MINGA_EIO;
     }
-    if (pthread_mutex_init(&self->cmu, NULL) != 0 || pthread_cond_init(&self->ccond, NULL) != 0 ||
-        pthread_create(&self->committer, NULL, s_committer, self) != 0) {
-        minga_error("committer: cannot start its thread");
+    if (pthread_mutex_init(&self->cmu, NULL) != 0 || pthread_cond_init(&self->ccond, NULL) != 0) {
+        minga_error("committer: cannot make its lock");
+        return MINGA_EIO;
+    }
+    /* signals (SIGTERM, SIGINT) go to the loop's thread, whose poll they interrupt */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&self->committer, NULL, s_committer, self);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        minga_error("committer: cannot start its thread: %s", strerror(rc));
         return MINGA_EIO;
     }
     self->committer_on = true;
