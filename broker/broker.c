@@ -1,9 +1,11 @@
 /*
  * broker.c: minga-broker's engine. It receives client and worker messages (PROTOCOL.md),
  * changes jobs in memory (index.h), and writes every change to the store with group commit:
- * each turn of the loop drains up to batch_max messages, runs timers and dispatch, then
- * commits everything in one write transaction, and only then sends what depends on it
- * (ENQUEUE replies, JOB messages, events, WAIT answers).
+ * each turn of the loop drains up to batch_max messages, runs timers and dispatch, and hands
+ * everything pending to the committer thread, which writes it in one write transaction while
+ * the loop goes on collecting the next group; only once a group is written does the loop send
+ * what depends on it (ENQUEUE replies, JOB messages, events, WAIT answers). See "the committer
+ * thread" below.
  *
  * Job state machine (PROTOCOL.md §6); each transition is one function (c: commands.c):
  *
