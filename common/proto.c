@@ -853,12 +853,11 @@ static size_t s_jw_strmax(const char *s)
     return 5 + (s ? strlen(s) : 0);
 }
 
-int minga_job_pack(const minga_job_t *job, msgpack_packer *pk, unsigned flags)
+/* Most bytes the variable parts of job take packed, with their keys and headers: type, key,
+ * parents, body (with body), progress, result (with result), error and worker. */
+static size_t s_job_var_max(const minga_job_t *job, bool body, bool result)
 {
-    bool body = !(flags & (MINGA_JOB_PACK_NO_BODY | MINGA_JOB_PACK_NO_INPUT)) && job->body;
-    bool result = !(flags & MINGA_JOB_PACK_NO_BODY) && job->result;
-    /* keys and fixed-size values take under 400 bytes; the rest is counted */
-    size_t cap = 400 + s_jw_strmax(job->type) + 9 * job->nparents + 5;
+    size_t cap = s_jw_strmax(job->type) + 9 * job->nparents + 5;
     if (job->key)
         cap += s_jw_strmax(job->key);
     if (body)
@@ -866,11 +865,29 @@ int minga_job_pack(const minga_job_t *job, msgpack_packer *pk, unsigned flags)
     if (job->has_progress)
         cap += s_jw_strmax(job->progress.text) + 32;
     if (result)
-        cap += job->result_len;
+        cap += job->result_len + 1;
     if (job->error_code)
         cap += s_jw_strmax(job->error_code) + s_jw_strmax(job->error_message) + 24;
     if (job->worker)
         cap += s_jw_strmax(job->worker);
+    return cap;
+}
+
+/* Hands the bytes packed into buf to pk in one write; frees buf unless it is stack. */
+static int s_jw_flush(msgpack_packer *pk, uint8_t *buf, const s_jw_t *w, const uint8_t *stack)
+{
+    int rc = pk->callback(pk->data, (const char *)buf, (size_t)(w->p - buf));
+    if (buf != stack)
+        free(buf);
+    return rc ? -1 : 0;
+}
+
+int minga_job_pack(const minga_job_t *job, msgpack_packer *pk, unsigned flags)
+{
+    bool body = !(flags & (MINGA_JOB_PACK_NO_BODY | MINGA_JOB_PACK_NO_INPUT)) && job->body;
+    bool result = !(flags & MINGA_JOB_PACK_NO_BODY) && job->result;
+    /* keys and fixed-size values take under 400 bytes; the rest is counted */
+    size_t cap = 400 + s_job_var_max(job, body, result);
     uint8_t stack[1024];
     uint8_t *buf = cap <= sizeof stack ? stack : malloc(cap);
     if (!buf)
@@ -947,10 +964,7 @@ int minga_job_pack(const minga_job_t *job, msgpack_packer *pk, unsigned flags)
         S_JW_KEY(&w, "finished_at");
         s_jw_uint(&w, job->finished_at);
     }
-    int rc = pk->callback(pk->data, (const char *)buf, (size_t)(w.p - buf));
-    if (buf != stack)
-        free(buf);
-    return rc ? -1 : 0;
+    return s_jw_flush(pk, buf, &w, stack);
 }
 
 int minga_job_encode(const minga_job_t *job, unsigned flags, char **buf, size_t *len)
@@ -1151,17 +1165,7 @@ int minga_job_decode(const void *buf, size_t len, minga_job_t *job, char *err, s
 
 int minga_job_record_pack(const minga_job_t *job, msgpack_packer *pk)
 {
-    size_t cap = 200 + s_jw_strmax(job->type) + 9 * job->nparents + 5;
-    if (job->key)
-        cap += s_jw_strmax(job->key);
-    if (job->has_progress)
-        cap += s_jw_strmax(job->progress.text) + 24;
-    if (job->result)
-        cap += job->result_len + 1;
-    if (job->error_code)
-        cap += s_jw_strmax(job->error_code) + s_jw_strmax(job->error_message) + 1;
-    if (job->worker)
-        cap += s_jw_strmax(job->worker);
+    size_t cap = 200 + s_job_var_max(job, false, job->result != NULL);
     uint8_t stack[1024];
     uint8_t *buf = cap <= sizeof stack ? stack : malloc(cap);
     if (!buf)
@@ -1215,10 +1219,7 @@ int minga_job_record_pack(const minga_job_t *job, msgpack_packer *pk)
     s_jw_uint(&w, job->created_at);
     s_jw_uint(&w, job->updated_at);
     s_jw_uint(&w, job->finished_at);
-    int rc = pk->callback(pk->data, (const char *)buf, (size_t)(w.p - buf));
-    if (buf != stack)
-        free(buf);
-    return rc ? -1 : 0;
+    return s_jw_flush(pk, buf, &w, stack);
 }
 
 /* A reader of the record: each function consumes one value or fails (false). */

@@ -303,61 +303,71 @@ static char *s_str(size_t n)
     return s;
 }
 
-static void test_job_pack_bytes(void **state)
+/* A job with random fields at the size boundaries of msgpack's integers, strings and arrays.
+ * With valid, only what a decoder takes back (ids and parents >= 1, strings within the
+ * protocol's limits, a result that is one msgpack value); else anything the packer must write. */
+static void s_random_job(minga_job_t *job, unsigned *seed, bool valid)
 {
-    (void)state;
     static const uint64_t ints[] = {0,     1,          127,           128,         255,
                                     256,   65535,      65536,         4294967295u, 4294967296u,
                                     12345, UINT64_MAX, 1700000000000u};
     static const size_t lens[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
     static const size_t nparents[] = {0, 1, 15, 16, 300};
-    uint8_t raw[3] = {0x81, 0xa1, 'n'}; /* not one value alone: copied as given */
+#define PICK(a) (a)[rand_r(seed) % (sizeof(a) / sizeof(a)[0])]
+#define LEN(max) (valid ? (size_t)rand_r(seed) % (max) : PICK(lens) % (max))
+    minga_job_init(job);
+    job->id = valid ? 1 + PICK(ints) % 1000000 : PICK(ints);
+    job->type = s_str(1 + LEN(60));
+    job->state = (minga_job_state_t)(rand_r(seed) % MINGA_JOB_STATE_COUNT);
+    job->priority = (uint8_t)PICK(ints);
+    job->not_before = PICK(ints);
+    job->attempts = (uint32_t)PICK(ints);
+    job->max_attempts = (uint32_t)PICK(ints);
+    job->lease_ms = (uint32_t)PICK(ints);
+    if (rand_r(seed) % 2)
+        job->key = s_str(LEN(valid ? 200 : 300));
+    job->nparents = valid ? (size_t)rand_r(seed) % 20 : PICK(nparents);
+    job->parents = calloc(job->nparents + 1, sizeof *job->parents);
+    for (size_t i = 0; i < job->nparents; i++)
+        job->parents[i] = valid ? 1 + PICK(ints) % 1000000000 : PICK(ints);
+    size_t blen = PICK(lens);
+    if (!valid && rand_r(seed) % 3) { /* 0x81 0xa1 'n' then nils: copied as given */
+        job->body = malloc(blen + 3);
+        memcpy(job->body, "\x81\xa1n", 3);
+        memset(job->body + 3, 0xc0, blen);
+        job->body_len = rand_r(seed) % 5 ? blen + 3 : 0;
+    }
+    if ((job->has_progress = rand_r(seed) % 2)) {
+        job->progress.done = (uint32_t)PICK(ints);
+        job->progress.total = (uint32_t)PICK(ints);
+        job->progress.text = valid || rand_r(seed) % 3 ? s_str(LEN(valid ? 300 : 1000)) : NULL;
+    }
+    if (rand_r(seed) % 2) { /* an array of 296 nils (array16), or nil alone */
+        job->result = malloc(300);
+        memcpy(job->result, "\xdc\x01\x28", 3);
+        memset(job->result + 3, 0xc0, 296);
+        job->result_len = rand_r(seed) % 3 ? 299 : 0;
+    }
+    if (rand_r(seed) % 3 == 0) {
+        job->error_code = s_str(1 + LEN(40));
+        job->error_message = valid || rand_r(seed) % 2 ? s_str(LEN(500)) : NULL;
+    }
+    if (rand_r(seed) % 2)
+        job->worker = s_str(LEN(valid ? 520 : 200));
+    job->created_at = PICK(ints);
+    job->updated_at = PICK(ints);
+    job->finished_at = rand_r(seed) % 2 ? PICK(ints) : 0;
+#undef LEN
+#undef PICK
+}
+
+static void test_job_pack_bytes(void **state)
+{
+    (void)state;
     unsigned seed = 7;
     for (int round = 0; round < 400; round++) {
         minga_job_t job;
-        minga_job_init(&job);
-#define PICK(a) (a)[rand_r(&seed) % (sizeof(a) / sizeof(a)[0])]
-        job.id = PICK(ints);
-        job.type = s_str(1 + PICK(lens) % 60);
-        job.state = (minga_job_state_t)(rand_r(&seed) % MINGA_JOB_STATE_COUNT);
-        job.priority = (uint8_t)PICK(ints);
-        job.not_before = PICK(ints);
-        job.attempts = (uint32_t)PICK(ints);
-        job.max_attempts = (uint32_t)PICK(ints);
-        job.lease_ms = (uint32_t)PICK(ints);
-        if (rand_r(&seed) % 2)
-            job.key = s_str(PICK(lens) % 300);
-        job.nparents = PICK(nparents);
-        job.parents = calloc(job.nparents + 1, sizeof *job.parents);
-        for (size_t i = 0; i < job.nparents; i++)
-            job.parents[i] = PICK(ints);
-        size_t blen = PICK(lens);
-        if (rand_r(&seed) % 3) {
-            job.body = malloc(blen + 3);
-            memcpy(job.body, raw, 3);
-            memset(job.body + 3, 0xc0, blen); /* nils */
-            job.body_len = rand_r(&seed) % 5 ? blen + 3 : 0;
-        }
-        if ((job.has_progress = rand_r(&seed) % 2)) {
-            job.progress.done = (uint32_t)PICK(ints);
-            job.progress.total = (uint32_t)PICK(ints);
-            job.progress.text = rand_r(&seed) % 3 ? s_str(PICK(lens) % 1000) : NULL;
-        }
-        if (rand_r(&seed) % 2) {
-            job.result = malloc(4);
-            memcpy(job.result, "\x92\x01\x02", 3);
-            job.result_len = rand_r(&seed) % 4 ? 3 : 0;
-        }
-        if (rand_r(&seed) % 3 == 0) {
-            job.error_code = s_str(1 + PICK(lens) % 40);
-            job.error_message = rand_r(&seed) % 2 ? s_str(PICK(lens)) : NULL;
-        }
-        if (rand_r(&seed) % 2)
-            job.worker = s_str(PICK(lens) % 200);
-        job.created_at = PICK(ints);
-        job.updated_at = PICK(ints);
-        job.finished_at = rand_r(&seed) % 2 ? PICK(ints) : 0;
-#undef PICK
+        s_random_job(&job, &seed, false);
         static const unsigned flags[] = {0, MINGA_JOB_PACK_NO_BODY, MINGA_JOB_PACK_NO_INPUT};
         unsigned f = flags[round % 3];
         minga_pbuf_t a, b;
@@ -428,51 +438,11 @@ static void s_job_equal(const minga_job_t *a, const minga_job_t *b)
 static void test_job_record(void **state)
 {
     (void)state;
-    static const uint64_t ints[] = {0,     1,     127,         128,         255,       256,
-                                    65535, 65536, 4294967295u, 4294967296u, UINT64_MAX};
     unsigned seed = 11;
     for (int round = 0; round < 300; round++) {
         minga_job_t job, back;
-        minga_job_init(&job);
+        s_random_job(&job, &seed, true);
         minga_job_init(&back);
-#define PICK(a) (a)[rand_r(&seed) % (sizeof(a) / sizeof(a)[0])]
-        job.id = 1 + PICK(ints) % 1000000;
-        job.type = s_str(1 + rand_r(&seed) % 60);
-        job.state = (minga_job_state_t)(rand_r(&seed) % MINGA_JOB_STATE_COUNT);
-        job.priority = (uint8_t)PICK(ints);
-        job.not_before = PICK(ints);
-        job.attempts = (uint32_t)PICK(ints);
-        job.max_attempts = (uint32_t)PICK(ints);
-        job.lease_ms = (uint32_t)PICK(ints);
-        if (rand_r(&seed) % 2)
-            job.key = s_str(rand_r(&seed) % 200);
-        job.nparents = rand_r(&seed) % 20;
-        job.parents = calloc(job.nparents + 1, sizeof *job.parents);
-        for (size_t i = 0; i < job.nparents; i++)
-            job.parents[i] = 1 + PICK(ints) % 1000000000;
-        if ((job.has_progress = rand_r(&seed) % 2)) {
-            job.progress.done = (uint32_t)PICK(ints);
-            job.progress.total = (uint32_t)PICK(ints);
-            job.progress.text = s_str(rand_r(&seed) % 300);
-        }
-        if (rand_r(&seed) % 2) {
-            job.result = malloc(300);
-            job.result[0] = 0xdc; /* an array of 296 nils (array16), or nil alone */
-            job.result[1] = 0x01;
-            job.result[2] = 0x28;
-            memset(job.result + 3, 0xc0, 296);
-            job.result_len = rand_r(&seed) % 3 ? 299 : 0;
-        }
-        if (rand_r(&seed) % 3 == 0) {
-            job.error_code = s_str(1 + rand_r(&seed) % 40);
-            job.error_message = s_str(rand_r(&seed) % 500);
-        }
-        if (rand_r(&seed) % 2)
-            job.worker = s_str(rand_r(&seed) % 520);
-        job.created_at = PICK(ints);
-        job.updated_at = PICK(ints);
-        job.finished_at = rand_r(&seed) % 2 ? PICK(ints) : 0;
-#undef PICK
         minga_pbuf_t rec, map;
         minga_pbuf_init(&rec);
         minga_pbuf_init(&map);
