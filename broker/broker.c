@@ -1960,21 +1960,29 @@ fail:
     return rc;
 }
 
+/* Frees changes, new jobs and deferred requests that will not be written (the broker's end). */
+static void s_changes_free(bk_patch_t *patches, size_t npatches, bk_enq_t **enqs, size_t nenqs,
+                           bk_req_t **deferred, size_t ndeferred)
+{
+    for (size_t i = 0; i < npatches; i++)
+        bk_patch_clear(&patches[i]);
+    free(patches);
+    for (size_t i = 0; i < nenqs; i++)
+        bk_enq_destroy(&enqs[i]);
+    free(enqs);
+    for (size_t i = 0; i < ndeferred; i++)
+        bk_req_destroy(&deferred[i]);
+    free(deferred);
+}
+
 void broker_destroy(broker_t **self_p)
 {
     broker_t *self = *self_p;
     if (!self)
         return;
     s_committer_stop(self);
-    for (size_t i = 0; i < self->group.npatches; i++)
-        bk_patch_clear(&self->group.patches[i]);
-    free(self->group.patches);
-    for (size_t i = 0; i < self->group.nenqs; i++)
-        bk_enq_destroy(&self->group.enqs[i]);
-    free(self->group.enqs);
-    for (size_t i = 0; i < self->group.ndeferred; i++)
-        bk_req_destroy(&self->group.deferred[i]);
-    free(self->group.deferred);
+    s_changes_free(self->group.patches, self->group.npatches, self->group.enqs, self->group.nenqs,
+                   self->group.deferred, self->group.ndeferred);
     for (size_t i = 0; i < self->wslots.n; i++)
         if (self->wslots.v[i]) {
             zframe_destroy(&self->wslots.v[i]->routing);
@@ -1986,15 +1994,8 @@ void broker_destroy(broker_t **self_p)
     for (size_t i = 0; i < self->waiters.n; i++)
         bk_req_destroy(&self->waiters.v[i]);
     free(self->waiters.v);
-    for (size_t i = 0; i < self->deferred.n; i++)
-        bk_req_destroy(&self->deferred.v[i]);
-    free(self->deferred.v);
-    for (size_t i = 0; i < self->enqs.n; i++)
-        bk_enq_destroy(&self->enqs.v[i]);
-    free(self->enqs.v);
-    for (size_t i = 0; i < self->patches.n; i++)
-        bk_patch_clear(&self->patches.v[i]);
-    free(self->patches.v);
+    s_changes_free(self->patches.v, self->patches.n, self->enqs.v, self->enqs.n, self->deferred.v,
+                   self->deferred.n);
     free(self->ended.v);
     for (size_t i = 0; self->types && i < self->ntypes; i++) {
         bx_heap_destroy(&self->types[i].ready);
